@@ -1,0 +1,60 @@
+"""Redis client factory: built lazily from settings, one pool per process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+from eventbus.conf import bus_settings
+from eventbus.exceptions import BusUnavailable
+
+_lock = threading.Lock()
+_clients: dict[str, redis.Redis] = {}
+
+
+def get_redis(url: str | None = None) -> redis.Redis:
+    """Return the shared client for ``url`` (default: the bus's REDIS_URL)."""
+    url = url or bus_settings().redis_url
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.get(url)
+            if client is None:
+                client = redis.Redis.from_url(
+                    url,
+                    health_check_interval=30,
+                    socket_connect_timeout=5,
+                    socket_keepalive=True,
+                )
+                _clients[url] = client
+    return client
+
+
+def reset_clients() -> None:
+    """Close and forget every client (after a fork, or when settings change)."""
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+@contextmanager
+def redis_errors(action: str) -> Iterator[None]:
+    """Turn redis-py connection failures into ``BusUnavailable`` with advice."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise BusUnavailable(
+            f"Could not {action}: Redis is unreachable ({exc}). Check that "
+            f"Redis is running at {bus_settings().redis_url} (REDIS_URL) and "
+            "try again."
+        ) from exc
+
+
+def server_version(client: redis.Redis) -> tuple[int, ...]:
+    """Return the server's version as a tuple, e.g. ``(7, 0, 15)``."""
+    info = client.info("server")
+    return tuple(int(part) for part in str(info["redis_version"]).split("."))

@@ -1,0 +1,130 @@
+"""The CloudEvents 1.0 envelope, structured JSON on the wire (orjson)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+# The single stream field that carries the encoded envelope.
+FIELD = b"e"
+
+_ATTRIBUTES = (
+    "id",
+    "source",
+    "specversion",
+    "type",
+    "time",
+    "subject",
+    "datacontenttype",
+    "dataschema",
+    "partitionkey",
+    "traceparent",
+)
+
+
+def new_event_id() -> str:
+    """Return a UUIDv7 string: time-ordered (48-bit ms prefix), 74 random bits."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | rand & ((1 << 80) - 1)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def now_rfc3339() -> str:
+    """Return the current UTC time as RFC 3339 with microseconds."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def dataschema_uri(event_type: str, version: int) -> str:
+    """Return the ``dataschema`` URI naming a registered schema version."""
+    return f"urn:switchyard:schema:{event_type}:{version}"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an event sits in the log: topic, partition and stream id."""
+
+    topic: str
+    partition: int
+    stream_id: str
+
+    @property
+    def ms(self) -> int:
+        """Milliseconds since the epoch at which Redis appended the event."""
+        return int(self.stream_id.split("-", 1)[0])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"topic": self.topic, "partition": self.partition, "id": self.stream_id}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One CloudEvent plus, once read from the log, its position."""
+
+    id: str
+    source: str
+    type: str
+    time: str
+    data: Any
+    subject: str | None = None
+    partitionkey: str | None = None
+    traceparent: str | None = None
+    dataschema: str | None = None
+    specversion: str = SPECVERSION
+    datacontenttype: str = CONTENT_TYPE
+    position: Position | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the structured-mode CloudEvent (absent attributes left out)."""
+        out: dict[str, Any] = {}
+        for name in _ATTRIBUTES:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        out["data"] = self.data
+        return out
+
+    def to_wire(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], position: Position | None = None) -> Event:
+        return cls(
+            id=raw["id"],
+            source=raw["source"],
+            type=raw["type"],
+            time=raw["time"],
+            data=raw.get("data"),
+            subject=raw.get("subject"),
+            partitionkey=raw.get("partitionkey"),
+            traceparent=raw.get("traceparent"),
+            dataschema=raw.get("dataschema"),
+            specversion=raw.get("specversion", SPECVERSION),
+            datacontenttype=raw.get("datacontenttype", CONTENT_TYPE),
+            position=position,
+        )
+
+    @classmethod
+    def from_wire(cls, wire: bytes | str, position: Position | None = None) -> Event:
+        return cls.from_dict(orjson.loads(wire), position)
+
+    @classmethod
+    def from_entry(
+        cls, topic: str, partition: int, stream_id: bytes | str, fields: dict[Any, Any]
+    ) -> Event:
+        """Decode one stream entry as returned by XRANGE/XREAD(GROUP)."""
+        sid = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+        wire = fields.get(FIELD)
+        if wire is None:
+            wire = fields["e"]
+        return cls.from_wire(wire, Position(topic, partition, sid))

@@ -1,0 +1,100 @@
+"""Every error the bus raises; each message says what was wrong and what to do."""
+
+from __future__ import annotations
+
+
+class BusError(Exception):
+    """Base class of every error raised by the event bus."""
+
+
+class ConfigurationError(BusError):
+    """The bus settings are missing or inconsistent."""
+
+
+class BusUnavailable(BusError):
+    """Redis could not be reached or answered with a connection error."""
+
+
+class TopicError(BusError):
+    """A topic name or definition is invalid."""
+
+
+class UnknownTopic(TopicError):
+    """The named topic does not exist."""
+
+
+class InvalidTopicName(TopicError):
+    """A topic name does not match the allowed pattern."""
+
+
+class PartitionShrink(TopicError):
+    """A topic's partition count was lowered (partitions can only grow)."""
+
+
+class EventError(BusError):
+    """An event could not be built or published."""
+
+
+class InvalidEventType(EventError):
+    """An event type name is malformed."""
+
+
+class UnknownEventType(EventError):
+    """The event type is not declared for the topic."""
+
+
+class SchemaViolation(EventError):
+    """The event's data does not match its JSON Schema."""
+
+
+class NotSerializable(EventError):
+    """The event's data cannot be encoded as JSON."""
+
+
+class EventTooLarge(EventError):
+    """The encoded event is larger than the configured limit."""
+
+
+class SchemaError(BusError):
+    """A declared JSON Schema is invalid."""
+
+
+class SchemaCompatibilityError(SchemaError):
+    """A new schema version is not backward compatible with the previous one."""
+
+
+class BatchError(EventError):
+    """One or more events of a batch are invalid; nothing of the batch was written."""
+
+    def __init__(self, errors: list[tuple[int, EventError]]) -> None:
+        self.errors = errors
+        lines = "; ".join(f"#{index}: {error}" for index, error in errors[:10])
+        more = f" (+{len(errors) - 10} more)" if len(errors) > 10 else ""
+        super().__init__(
+            f"{len(errors)} event(s) of the batch are invalid, so none was "
+            f"published: {lines}{more}. Fix them and publish the batch again."
+        )
+
+
+class DurabilityError(BusError):
+    """Strict durability was asked for but the server cannot give it."""
+
+
+class GroupError(BusError):
+    """A consumer-group operation failed."""
+
+
+class UnknownGroup(GroupError):
+    """The consumer group does not exist on the topic."""
+
+
+class GroupExists(GroupError):
+    """The consumer group already exists on the topic."""
+
+
+class PositionNotFound(GroupError):
+    """A reset target (event id or position) does not exist in the partition."""
+
+
+class InvalidReset(GroupError):
+    """The reset request is malformed."""

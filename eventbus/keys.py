@@ -1,0 +1,35 @@
+"""Redis key names. One stream per partition, hash-tagged per partition.
+
+``sy:{orders.3}`` is the log of partition 3 of ``orders``; every key that
+belongs to that partition shares the ``{orders.3}`` tag so a Redis Cluster
+keeps them in one slot (see DESIGN.md, Redis layout).
+"""
+
+from __future__ import annotations
+
+
+def stream_key(topic: str, partition: int) -> str:
+    """Return the stream key holding one partition's log."""
+    return f"sy:{{{topic}.{partition}}}"
+
+
+def positions_key(topic: str, partition: int) -> str:
+    """Return the hash that records each group's last position on a partition.
+
+    It outlives the stream key, so a group lost with its key (``NOGROUP``)
+    can be re-created where it was.
+    """
+    return f"sy:{{{topic}.{partition}}}:positions"
+
+
+def dead_letter_key(topic: str, group: str) -> str:
+    """Return the dead-letter stream of one group on one topic."""
+    return f"sy:{{{topic}}}:dlq:{group}"
+
+
+def parse_stream_key(key: str | bytes) -> tuple[str, int]:
+    """Return ``(topic, partition)`` for a stream key made by ``stream_key``."""
+    text = key.decode() if isinstance(key, bytes) else key
+    inner = text[text.index("{") + 1 : text.index("}")]
+    topic, _, partition = inner.rpartition(".")
+    return topic, int(partition)

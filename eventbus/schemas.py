@@ -1,0 +1,252 @@
+"""Event types and their JSON Schemas, declared next to the producer.
+
+Each version's validator is compiled once (fastjsonschema) at registration,
+so publish never re-parses a schema. A new version must be backward
+compatible with the previous one: every event valid under the old schema
+must stay valid under the new one, so consumers written for the new version
+can still read old events on replay.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastjsonschema
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import SchemaError as MetaSchemaError
+
+from eventbus.envelope import dataschema_uri
+from eventbus.exceptions import (
+    InvalidEventType,
+    SchemaCompatibilityError,
+    SchemaError,
+    SchemaViolation,
+    UnknownEventType,
+)
+from eventbus.topics import validate_topic_name
+
+TYPE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One version of one event type: its topic, schema and compiled validator."""
+
+    type: str
+    version: int
+    topic: str
+    schema: dict[str, Any]
+    description: str = ""
+    producer: str = ""
+    validator: Callable[[Any], Any] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def dataschema(self) -> str:
+        return dataschema_uri(self.type, self.version)
+
+    def validate(self, data: Any) -> None:
+        """Raise ``SchemaViolation`` when ``data`` does not match the schema."""
+        try:
+            self.validator(data)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            where = exc.name.replace("data", "data", 1) if exc.name else "data"
+            raise SchemaViolation(
+                f"Data for '{self.type}' v{self.version} does not match its schema: "
+                f"{where}: {exc.message.removeprefix(exc.name or '').strip()}. "
+                f"Fix the data or publish a schema version that allows it."
+            ) from exc
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._types: dict[str, dict[int, EventType]] = {}
+
+    def add(self, event_type: EventType) -> EventType:
+        with self._lock:
+            versions = self._types.setdefault(event_type.type, {})
+            existing = versions.get(event_type.version)
+            if existing is not None:
+                if existing.schema == event_type.schema and existing.topic == event_type.topic:
+                    return existing
+                raise SchemaCompatibilityError(
+                    f"'{event_type.type}' v{event_type.version} is already registered "
+                    "with a different schema or topic. Published versions are "
+                    "immutable: register the change as a new version."
+                )
+            other_topics = {v.topic for v in versions.values()} - {event_type.topic}
+            if other_topics:
+                raise SchemaError(
+                    f"'{event_type.type}' is already declared on topic "
+                    f"'{other_topics.pop()}'; an event type belongs to one topic."
+                )
+            previous = [v for n, v in versions.items() if n < event_type.version]
+            following = [v for n, v in versions.items() if n > event_type.version]
+            if previous:
+                check_backward_compatible(max(previous, key=lambda v: v.version), event_type)
+            if following:
+                check_backward_compatible(event_type, min(following, key=lambda v: v.version))
+            versions[event_type.version] = event_type
+            return event_type
+
+    def get(self, type_name: str, version: int | None = None) -> EventType | None:
+        versions = self._types.get(type_name)
+        if not versions:
+            return None
+        if version is None:
+            return versions[max(versions)]
+        return versions.get(version)
+
+    def all(self) -> list[EventType]:
+        return [v for versions in self._types.values() for v in versions.values()]
+
+    def unregister(self, type_name: str) -> None:
+        with self._lock:
+            self._types.pop(type_name, None)
+
+
+_registry = _Registry()
+
+
+def validate_type_name(name: str) -> str:
+    if not isinstance(name, str) or not TYPE_NAME_RE.match(name) or len(name) > 200:
+        raise InvalidEventType(
+            f"{name!r} is not a valid event type. Use dotted lower-case words in "
+            "the past tense, e.g. 'order.placed' or 'stock.level_changed'."
+        )
+    return name
+
+
+def register_event_type(
+    type: str,
+    *,
+    topic: str,
+    schema: dict[str, Any],
+    version: int = 1,
+    description: str = "",
+    producer: str = "",
+) -> EventType:
+    """Register (idempotently) one version of an event type with its schema."""
+    validate_type_name(type)
+    validate_topic_name(topic)
+    if not isinstance(version, int) or version < 1:
+        raise SchemaError(f"'{type}': version must be a whole number >= 1, not {version!r}.")
+    try:
+        Draft7Validator.check_schema(schema)
+    except MetaSchemaError as exc:
+        raise SchemaError(
+            f"The schema of '{type}' v{version} is not valid JSON Schema: "
+            f"{exc.message} (at {'/'.join(map(str, exc.path)) or 'the root'})."
+        ) from exc
+    validator = fastjsonschema.compile(schema)
+    return _registry.add(
+        EventType(type, version, topic, schema, description, producer, validator)
+    )
+
+
+def get_event_type(topic: str, type: str, version: int | None = None) -> EventType:
+    """Return the registered event type (latest version by default) on ``topic``."""
+    event_type = _registry.get(type, version)
+    if event_type is None or event_type.topic != topic:
+        validate_type_name(type)
+        known = sorted(t.type for t in _registry.all() if t.topic == topic)
+        hint = f" Types declared on it: {', '.join(sorted(set(known)))}." if known else ""
+        which = f"'{type}' v{version}" if version else f"'{type}'"
+        raise UnknownEventType(
+            f"Event type {which} is not declared on topic '{topic}'.{hint} "
+            "Declare it with eventbus.register_event_type() in the producing "
+            "service's events.py."
+        )
+    return event_type
+
+
+def event_types() -> list[EventType]:
+    """Return every registered version of every event type."""
+    return sorted(_registry.all(), key=lambda t: (t.type, t.version))
+
+
+def unregister_event_type(type: str) -> None:
+    """Forget every version of ``type`` (for tests and reloading)."""
+    _registry.unregister(type)
+
+
+# --- backward compatibility -------------------------------------------------
+
+def check_backward_compatible(old: EventType, new: EventType) -> None:
+    """Raise when data valid under ``old`` could be invalid under ``new``."""
+    problems = _compare(old.schema, new.schema, "data")
+    if problems:
+        raise SchemaCompatibilityError(
+            f"'{new.type}' v{new.version} is not backward compatible with "
+            f"v{old.version}: {'; '.join(problems)}. Keep old events valid "
+            "(make new fields optional, widen rather than narrow), or publish "
+            "the change as a new event type."
+        )
+
+
+def _types_of(schema: dict[str, Any]) -> set[str] | None:
+    declared = schema.get("type")
+    if declared is None:
+        return None
+    types = {declared} if isinstance(declared, str) else set(declared)
+    if "number" in types:
+        types.add("integer")
+    return types
+
+
+def _compare(old: Any, new: Any, where: str) -> list[str]:
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return [] if old == new else [f"{where}: the schema changed shape"]
+    problems: list[str] = []
+    old_types, new_types = _types_of(old), _types_of(new)
+    if new_types is not None:
+        if old_types is None:
+            problems.append(f"{where}: type restricted to {sorted(new_types)}")
+        elif not old_types <= new_types:
+            problems.append(
+                f"{where}: type changed from {sorted(old_types)} to {sorted(new_types)}"
+            )
+    if "enum" in new:
+        old_enum = old.get("enum")
+        if old_enum is None or not set(map(repr, old_enum)) <= set(map(repr, new["enum"])):
+            removed = [v for v in (old_enum or []) if v not in new["enum"]]
+            problems.append(f"{where}: enum narrowed (removed {removed or 'any value'})")
+    if "const" in new and old.get("const") != new["const"]:
+        problems.append(f"{where}: const added or changed")
+    added_required = set(new.get("required", [])) - set(old.get("required", []))
+    if added_required:
+        problems.append(f"{where}: new required field(s) {sorted(added_required)}")
+    old_props = old.get("properties", {})
+    new_props = new.get("properties", {})
+    if new.get("additionalProperties") is False:
+        if old.get("additionalProperties") is not False:
+            problems.append(f"{where}: additionalProperties set to false")
+        removed = sorted(set(old_props) - set(new_props))
+        if removed:
+            problems.append(f"{where}: field(s) {removed} removed")
+    for name, old_prop in old_props.items():
+        if name in new_props:
+            problems.extend(_compare(old_prop, new_props[name], f"{where}.{name}"))
+    for key, narrower in (
+        ("minimum", lambda o, n: o is None or n > o),
+        ("exclusiveMinimum", lambda o, n: o is None or n > o),
+        ("minLength", lambda o, n: o is None or n > o),
+        ("minItems", lambda o, n: o is None or n > o),
+        ("maximum", lambda o, n: o is None or n < o),
+        ("exclusiveMaximum", lambda o, n: o is None or n < o),
+        ("maxLength", lambda o, n: o is None or n < o),
+        ("maxItems", lambda o, n: o is None or n < o),
+    ):
+        if key in new and narrower(old.get(key), new[key]):
+            problems.append(f"{where}: {key} tightened to {new[key]}")
+    if "pattern" in new and old.get("pattern") != new["pattern"]:
+        problems.append(f"{where}: pattern added or changed")
+    if "items" in old and "items" in new:
+        problems.extend(_compare(old["items"], new["items"], f"{where}[]"))
+    elif "items" in new:
+        problems.append(f"{where}: items restricted")
+    return problems

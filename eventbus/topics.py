@@ -1,0 +1,230 @@
+"""Topics: declared in code by services, stored in the database, cached per process."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import time
+from dataclasses import dataclass, field
+
+from eventbus.conf import bus_settings
+from eventbus.exceptions import InvalidTopicName, PartitionShrink, UnknownTopic
+from eventbus.models import MAX_PARTITIONS, TOPIC_NAME_RE, OverflowPolicy, Topic
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """What the bus needs to know about a topic at run time."""
+
+    name: str
+    partitions: int
+    retention_ms: int | None = None
+    retention_max_len: int | None = None
+    overflow_policy: str = OverflowPolicy.BLOCK_TRIM
+    description: str = ""
+    owner: str = ""
+
+    @property
+    def partition_ids(self) -> range:
+        return range(self.partitions)
+
+
+@dataclass
+class _Declarations:
+    topics: dict[str, TopicInfo] = field(default_factory=dict)
+
+
+_declared = _Declarations()
+
+
+def validate_topic_name(name: str) -> str:
+    """Return ``name`` if it is a valid topic name, else raise ``InvalidTopicName``."""
+    if not isinstance(name, str) or not TOPIC_NAME_RE.match(name) or len(name) > 100:
+        raise InvalidTopicName(
+            f"{name!r} is not a valid topic name. Use 1-100 lower-case letters, "
+            "digits, '.', '_' or '-', starting with a letter or digit "
+            "(e.g. 'orders')."
+        )
+    return name
+
+
+def declare_topic(
+    name: str,
+    *,
+    partitions: int = 4,
+    retention_ms: int | None = None,
+    retention_max_len: int | None = None,
+    overflow_policy: str = OverflowPolicy.BLOCK_TRIM,
+    description: str = "",
+    owner: str = "",
+) -> TopicInfo:
+    """Declare a topic in code; ``manage.py bus sync`` creates it idempotently."""
+    validate_topic_name(name)
+    if not 1 <= partitions <= MAX_PARTITIONS:
+        raise InvalidTopicName(
+            f"Topic '{name}' declares {partitions} partitions; use 1 to "
+            f"{MAX_PARTITIONS}."
+        )
+    if overflow_policy not in OverflowPolicy.values:
+        raise InvalidTopicName(
+            f"Topic '{name}' declares overflow policy {overflow_policy!r}; use "
+            f"one of {', '.join(OverflowPolicy.values)}."
+        )
+    info = TopicInfo(
+        name=name,
+        partitions=partitions,
+        retention_ms=retention_ms,
+        retention_max_len=retention_max_len,
+        overflow_policy=overflow_policy,
+        description=description,
+        owner=owner,
+    )
+    _declared.topics[name] = info
+    return info
+
+
+def declared_topics() -> dict[str, TopicInfo]:
+    """Return the topics declared in code, by name."""
+    return dict(_declared.topics)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    created: list[str]
+    grown: list[tuple[str, int, int]]
+    unchanged: list[str]
+    kept_larger: list[tuple[str, int, int]]
+
+
+def sync_topics(declared: dict[str, TopicInfo] | None = None) -> SyncResult:
+    """Create declared topics that are missing and grow partitions; never shrink.
+
+    Retention and descriptions of existing topics are left as operators set
+    them in admin: the database is the control plane once a topic exists.
+    """
+    declared = declared_topics() if declared is None else declared
+    created: list[str] = []
+    grown: list[tuple[str, int, int]] = []
+    unchanged: list[str] = []
+    kept: list[tuple[str, int, int]] = []
+    for name, info in sorted(declared.items()):
+        topic = Topic.objects.filter(name=name).first()
+        if topic is None:
+            Topic.objects.create(
+                name=name,
+                partitions=info.partitions,
+                retention_ms=info.retention_ms,
+                retention_max_len=info.retention_max_len,
+                overflow_policy=info.overflow_policy,
+                description=info.description,
+                owner=info.owner,
+            )
+            created.append(name)
+        elif info.partitions > topic.partitions:
+            grown.append((name, topic.partitions, info.partitions))
+            topic.partitions = info.partitions
+            topic.save(update_fields=["partitions", "updated_at"])
+        elif info.partitions < topic.partitions:
+            kept.append((name, topic.partitions, info.partitions))
+        else:
+            unchanged.append(name)
+    return SyncResult(created, grown, unchanged, kept)
+
+
+def set_partitions(name: str, partitions: int) -> TopicInfo:
+    """Grow a topic to ``partitions``; raise ``PartitionShrink`` on a decrease."""
+    topic = _get_row(name)
+    if partitions < topic.partitions:
+        raise PartitionShrink(
+            f"Topic '{name}' has {topic.partitions} partitions; partitions can "
+            f"grow but never shrink, so {partitions} is refused."
+        )
+    if partitions > MAX_PARTITIONS:
+        raise InvalidTopicName(f"Use at most {MAX_PARTITIONS} partitions.")
+    topic.partitions = partitions
+    topic.save(update_fields=["partitions", "updated_at"])
+    return _info(topic)
+
+
+class _TopicCache:
+    """Topic table cached per process; publish must not hit the database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._topics: dict[str, TopicInfo] = {}
+        self._loaded_at = float("-inf")
+
+    def get(self, name: str) -> TopicInfo | None:
+        ttl = bus_settings().topic_cache_seconds
+        now = time.monotonic()
+        if now - self._loaded_at > ttl or (
+            name not in self._topics and now - self._loaded_at > 0.5
+        ):
+            self.load()
+        return self._topics.get(name)
+
+    def load(self) -> None:
+        topics = {row.name: _info(row) for row in Topic.objects.all()}
+        with self._lock:
+            self._topics = topics
+            self._loaded_at = time.monotonic()
+
+    def names(self) -> list[str]:
+        return sorted(self._topics)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._topics = {}
+            self._loaded_at = float("-inf")
+
+
+_cache = _TopicCache()
+
+
+def invalidate_topic_cache() -> None:
+    """Forget the cached topic table; the next lookup reads the database."""
+    _cache.clear()
+
+
+def get_topic(name: str) -> TopicInfo:
+    """Return a topic by name, or raise ``UnknownTopic`` with a suggestion."""
+    info = _cache.get(name)
+    if info is None:
+        validate_topic_name(name)
+        raise UnknownTopic(_unknown_message(name, _cache.names()))
+    return info
+
+
+def list_topics() -> list[TopicInfo]:
+    """Return every topic, from the database."""
+    return [_info(row) for row in Topic.objects.all()]
+
+
+def _get_row(name: str) -> Topic:
+    topic = Topic.objects.filter(name=name).first()
+    if topic is None:
+        raise UnknownTopic(
+            _unknown_message(name, list(Topic.objects.values_list("name", flat=True)))
+        )
+    return topic
+
+
+def _unknown_message(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return (
+        f"No such topic: '{name}'.{hint} Create it in Django admin or declare it "
+        "with eventbus.declare_topic() and run 'manage.py bus sync'."
+    )
+
+
+def _info(row: Topic) -> TopicInfo:
+    return TopicInfo(
+        name=row.name,
+        partitions=row.partitions,
+        retention_ms=row.retention_ms,
+        retention_max_len=row.retention_max_len,
+        overflow_policy=row.overflow_policy,
+        description=row.description,
+        owner=row.owner,
+    )
