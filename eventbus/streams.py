@@ -1,0 +1,99 @@
+"""Read-only views of one partition's stream and its groups (XINFO), NULL-safe.
+
+Redis 7 reports ``entries-read`` and ``lag`` per group; both can be NULL (see
+FIELD-NOTES: after a create/reset without ENTRIESREAD, or when entries after
+the group's position were deleted). Callers get ``None`` for unknown, never 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from eventbus.keys import stream_key
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def parse_id(stream_id: str) -> tuple[int, int]:
+    """Return ``(ms, seq)`` for a stream id, for comparisons."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """One partition's stream: length, ends and counters (XINFO STREAM)."""
+
+    exists: bool
+    length: int = 0
+    first_id: str | None = None
+    last_id: str | None = None  # last id ever generated (survives trims)
+    entries_added: int | None = None
+    max_deleted_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """One group's position on one partition (XINFO GROUPS)."""
+
+    name: str
+    last_delivered_id: str
+    entries_read: int | None
+    lag: int | None  # undelivered only; None when Redis cannot tell
+    pending: int
+    consumers: int
+
+
+def stream_state(client: redis.Redis, topic: str, partition: int) -> StreamState:
+    """Return the partition's stream state; ``exists`` is False for a missing key."""
+    try:
+        info = client.xinfo_stream(stream_key(topic, partition))
+    except redis.ResponseError as exc:
+        if "no such key" in str(exc).lower():
+            return StreamState(exists=False)
+        raise
+    first = info.get("first-entry")
+    return StreamState(
+        exists=True,
+        length=int(info["length"]),
+        first_id=_text(first[0]) if first else None,
+        last_id=_text(info.get("last-generated-id")),
+        entries_added=info.get("entries-added"),
+        max_deleted_id=_text(info.get("max-deleted-entry-id")),
+    )
+
+
+def group_states(client: redis.Redis, topic: str, partition: int) -> dict[str, GroupState]:
+    """Return every group on the partition by name; empty for a missing key."""
+    try:
+        rows = client.xinfo_groups(stream_key(topic, partition))
+    except redis.ResponseError as exc:
+        if "no such key" in str(exc).lower():
+            return {}
+        raise
+    states: dict[str, GroupState] = {}
+    for row in rows:
+        name = _text(row["name"]) or ""
+        states[name] = GroupState(
+            name=name,
+            last_delivered_id=_text(row["last-delivered-id"]) or "0-0",
+            entries_read=row.get("entries-read"),
+            lag=row.get("lag"),
+            pending=int(row.get("pending", 0)),
+            consumers=int(row.get("consumers", 0)),
+        )
+    return states
+
+
+def oldest_pending_id(client: redis.Redis, topic: str, partition: int, group: str) -> str | None:
+    """Return the smallest pending id of ``group`` on the partition, if any."""
+    summary = client.xpending(stream_key(topic, partition), group)
+    if not summary or not summary.get("pending"):
+        return None
+    return _text(summary.get("min"))
