@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class EventbusConfig(AppConfig):
@@ -8,3 +9,6 @@ class EventbusConfig(AppConfig):
 
     def ready(self) -> None:
         from eventbus import signals  # noqa: F401  (connects cache invalidation)
+
+        # Each service declares its topics and event types in events.py.
+        autodiscover_modules("events")

@@ -53,7 +53,7 @@ class EventType:
         try:
             self.validator(data)
         except fastjsonschema.JsonSchemaValueException as exc:
-            where = exc.name.replace("data", "data", 1) if exc.name else "data"
+            where = exc.name or "data"
             raise SchemaViolation(
                 f"Data for '{self.type}' v{self.version} does not match its schema: "
                 f"{where}: {exc.message.removeprefix(exc.name or '').strip()}. "

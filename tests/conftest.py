@@ -15,7 +15,17 @@ import redis
 
 from eventbus.client import get_redis, reset_clients
 from eventbus.models import Topic
+from eventbus.schemas import _registry
 from eventbus.topics import invalidate_topic_cache
+
+
+@pytest.fixture(autouse=True)
+def _isolated_schema_registry() -> Iterator[None]:
+    """Each test sees only the event types it (or the app) registered."""
+    saved = {name: dict(versions) for name, versions in _registry._types.items()}
+    yield
+    _registry._types.clear()
+    _registry._types.update(saved)
 
 
 @pytest.fixture

@@ -1,0 +1,21 @@
+"""Celery beat tasks: thin adapters over the bus's retention and outbox relay."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="eventbus.tasks.trim_all_topics", ignore_result=True)
+def trim_all_topics() -> int:
+    """Apply every topic's retention; return how many events were removed."""
+    from eventbus.retention import trim_all
+
+    return sum(report.removed for report in trim_all())
+
+
+@shared_task(name="eventbus.tasks.relay_outbox", ignore_result=True)
+def relay_outbox() -> int:
+    """Publish committed outbox rows that the producers' on-commit hook missed."""
+    from eventbus.outbox import relay_pending
+
+    return relay_pending()
