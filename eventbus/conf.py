@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from eventbus.exceptions import ConfigurationError
 
@@ -19,8 +23,9 @@ class BusSettings:
     topic_cache_seconds: float
 
 
+@lru_cache(maxsize=1)
 def bus_settings() -> BusSettings:
-    """Return the validated bus settings from ``settings.BUS``."""
+    """Return the validated bus settings from ``settings.BUS`` (cached; publish is hot)."""
     from django.conf import settings
 
     raw: dict[str, Any] = getattr(settings, "BUS", {})
@@ -49,3 +54,9 @@ def bus_settings() -> BusSettings:
         source=raw.get("SOURCE", "/switchyard"),
         topic_cache_seconds=float(raw.get("TOPIC_CACHE_SECONDS", 5.0)),
     )
+
+
+@receiver(setting_changed)
+def _forget_settings(*, setting: str, **_: Any) -> None:
+    if setting in {"BUS", "REDIS_URL"}:
+        bus_settings.cache_clear()
