@@ -1,0 +1,488 @@
+"""Retention: trim partitions by age/length, never past what a group still needs.
+
+Under ``block-trim`` (the default) a partition is trimmed up to the policy's
+cut but never past the first entry some group still needs: its oldest pending
+entry or the first entry after its last-delivered id. Under ``drop-oldest``
+the policy's cut is applied regardless and the unprocessed events it drops
+are counted per group. Fixed MAXLEN trimming silently deletes what a slow
+group has not read (FIELD-NOTES), so every cut here is an exact ``XTRIM MINID``
+at a known id: counts are exact and entries appended after planning (their
+ids are above the stream's last id) are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import redis
+
+from eventbus.client import get_redis, redis_errors
+from eventbus.keys import positions_key, stream_key
+from eventbus.models import OverflowPolicy
+from eventbus.streams import group_states, oldest_pending_id, parse_id, stream_state
+from eventbus.topics import TopicInfo, get_topic, list_topics
+
+logger = logging.getLogger(__name__)
+
+StreamId = tuple[int, int]
+Counter = Callable[[StreamId | None], int]  # walked entries below an id
+CHUNK = 1000
+MAX_SEQ = 2**64 - 1
+
+# Applied under block-trim so the trim is safe even if a group was reset or
+# created between planning and trimming: inside the script, which runs
+# atomically, the cut is lowered to the first entry any group still needs.
+# Ids are compared as digit strings (Lua numbers lose precision above 2^53).
+_SAFE_TRIM = """
+local key, positions, cut = KEYS[1], KEYS[2], ARGV[1]
+local function lt(a, b)
+  local am, as = string.match(a, "^(%d+)%-(%d+)$")
+  local bm, bs = string.match(b, "^(%d+)%-(%d+)$")
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  if #as ~= #bs then return #as < #bs end
+  return as < bs
+end
+local first = redis.call("XRANGE", key, "-", "+", "COUNT", 1)
+if #first == 0 or not lt(first[1][1], cut) then return {0, cut} end
+local first_id = first[1][1]
+local function keep_after(last)
+  if string.match(last, "^%d+%-%d+$") and lt(last, cut) then
+    local after = redis.call("XRANGE", key, "(" .. last, "(" .. cut, "COUNT", 1)
+    if #after > 0 then cut = after[1][1] end
+  end
+end
+local live = {}
+for _, group in ipairs(redis.call("XINFO", "GROUPS", key)) do
+  local name, last
+  for i = 1, #group, 2 do
+    if group[i] == "name" then name = group[i + 1] end
+    if group[i] == "last-delivered-id" then last = group[i + 1] end
+  end
+  live[name] = true
+  keep_after(last)
+  if not lt(first_id, cut) then return {0, cut} end
+  local pending = redis.call("XPENDING", key, name, first_id, "(" .. cut, 1)
+  if #pending > 0 then cut = pending[1][1] end
+  if not lt(first_id, cut) then return {0, cut} end
+end
+-- Groups lost with the key are re-created at their recorded position.
+local recorded = redis.call("HGETALL", positions)
+for i = 1, #recorded, 2 do
+  if not live[recorded[i]] then keep_after(recorded[i + 1]) end
+  if not lt(first_id, cut) then return {0, cut} end
+end
+return {redis.call("XTRIM", key, "MINID", "=", cut), cut}
+"""
+
+
+@dataclass(frozen=True)
+class GroupImpact:
+    """One group's unprocessed (pending or undelivered) events in a range."""
+
+    group: str
+    events: int
+    slowest: bool = False  # its position sets the block-trim cut
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """What trimming one partition wants, may do, and holds back."""
+
+    partition: int
+    length: int
+    wanted_cut: str | None = None  # MINID the policy asks for (None: trim nothing)
+    safe_cut: str | None = None  # first entry a group still needs (None: none)
+    cut: str | None = None  # MINID to apply: entries with smaller ids go
+    wanted: int = 0  # events the policy wants removed
+    removes: int = 0  # events the cut removes
+    held_back: int = 0  # wanted but kept because a group needs them
+    held_by: tuple[GroupImpact, ...] = ()
+    dropped_unprocessed: int = 0  # removed events some group has not processed
+    dropped_by: tuple[GroupImpact, ...] = ()
+
+    @property
+    def blocking_groups(self) -> list[str]:
+        """Return the slowest group(s), whose position holds retention back."""
+        return [impact.group for impact in self.held_by if impact.slowest]
+
+
+@dataclass(frozen=True)
+class TrimPlan:
+    """A topic's trim plan, one ``PartitionPlan`` per partition."""
+
+    topic: str
+    policy: str
+    now_ms: int
+    partitions: tuple[PartitionPlan, ...]
+
+    @property
+    def removes(self) -> int:
+        return sum(p.removes for p in self.partitions)
+
+    @property
+    def held_back(self) -> int:
+        return sum(p.held_back for p in self.partitions)
+
+    @property
+    def dropped_unprocessed(self) -> int:
+        return sum(p.dropped_unprocessed for p in self.partitions)
+
+    @property
+    def blocking_groups(self) -> list[str]:
+        """Return every group that holds retention back on some partition."""
+        return sorted({g for p in self.partitions for g in p.blocking_groups})
+
+
+@dataclass(frozen=True)
+class TrimReport:
+    """The outcome of ``trim``: the plan and what XTRIM removed."""
+
+    plan: TrimPlan
+    dry_run: bool
+    removed_by_partition: dict[int, int]  # partition -> removed (empty: dry run)
+
+    @property
+    def topic(self) -> str:
+        return self.plan.topic
+
+    @property
+    def removed(self) -> int:
+        """Return how many events were removed from the topic (0 on a dry run)."""
+        return sum(self.removed_by_partition.values())
+
+
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    after_delivered: StreamId | None  # first entry after last-delivered (None: none)
+    oldest_pending: StreamId | None  # oldest pending entry still in the stream
+
+    @property
+    def need(self) -> StreamId | None:
+        return _min(self.after_delivered, self.oldest_pending)
+
+
+def _fmt(sid: StreamId) -> str:
+    return f"{sid[0]}-{sid[1]}"
+
+
+def _text(raw: object) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _min(*ids: StreamId | None) -> StreamId | None:
+    """Return the smallest id; ``None`` stands for "no bound" (infinity)."""
+    present = [sid for sid in ids if sid is not None]
+    return min(present) if present else None
+
+
+def _successor(sid: StreamId) -> StreamId:
+    return (sid[0] + 1, 0) if sid[1] == MAX_SEQ else (sid[0], sid[1] + 1)
+
+
+def server_now_ms(client: redis.Redis) -> int:
+    """Return Redis's clock in ms (stream ids come from it, not from ours)."""
+    seconds, micros = client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def plan_trim(
+    topic: str | TopicInfo,
+    *,
+    now_ms: int | None = None,
+    client: redis.Redis | None = None,
+) -> TrimPlan:
+    """Plan the trim of every partition of ``topic`` without changing anything."""
+    info = topic if isinstance(topic, TopicInfo) else get_topic(topic)
+    client = client or get_redis()
+    with redis_errors(f"plan the trim of topic '{info.name}'"):
+        now = server_now_ms(client) if now_ms is None else now_ms
+        plans = tuple(_plan_partition(client, info, p, now) for p in info.partition_ids)
+    return TrimPlan(info.name, info.overflow_policy, now, plans)
+
+
+def _plan_partition(
+    client: redis.Redis, info: TopicInfo, partition: int, now_ms: int
+) -> PartitionPlan:
+    state = stream_state(client, info.name, partition)
+    nothing = PartitionPlan(partition, state.length)
+    if not state.length or state.first_id is None:
+        return nothing
+    first = parse_id(state.first_id)
+    age_cut = (max(now_ms - info.retention_ms, 0), 0) if info.retention_ms else None
+    over = state.length - info.retention_max_len if info.retention_max_len else 0
+    if over <= 0 and (age_cut is None or first >= age_cut):
+        return nothing
+    key = stream_key(info.name, partition)
+    groups = _groups(client, info.name, partition, first)
+    safe = _min(*(g.need for g in groups))
+    marks = {m for m in (safe, *(g.after_delivered for g in groups)) if m is not None}
+    wanted, wanted_cut, below = _walk(client, key, age_cut, max(over, 0), marks)
+    if wanted == 0 or wanted_cut is None:
+        return nothing
+
+    def count_below(sid: StreamId | None) -> int:
+        """Count the wanted entries with ids below ``sid`` (None: all of them)."""
+        return wanted if sid is None or sid >= wanted_cut else below.get(sid, wanted)
+
+    block = info.overflow_policy != OverflowPolicy.DROP_OLDEST
+    cut = _min(wanted_cut, safe) if block else wanted_cut
+    assert cut is not None
+    removes = count_below(cut)
+    plan = PartitionPlan(
+        partition,
+        state.length,
+        wanted_cut=_fmt(wanted_cut),
+        safe_cut=_fmt(safe) if safe is not None else None,
+        cut=_fmt(cut),
+        wanted=wanted,
+        removes=removes,
+        held_back=wanted - removes,
+    )
+    if block and plan.held_back:
+        held_by = _impacts(client, key, groups, cut, wanted_cut, first, count_below)
+        slowest = [
+            GroupImpact(i.group, i.events, slowest=g.need == cut)
+            for i, g in zip(held_by, groups, strict=True)
+        ]
+        kept = [i for i in slowest if i.events or i.slowest]
+        kept.sort(key=lambda i: (not i.slowest, -i.events, i.group))
+        return replace(plan, held_by=tuple(kept))
+    if not block and groups:
+        dropped_by = _impacts(client, key, groups, None, cut, first, count_below)
+        total = _dropped_total(client, key, groups, cut, first, count_below)
+        kept = sorted((i for i in dropped_by if i.events), key=lambda i: -i.events)
+        return replace(plan, dropped_unprocessed=total, dropped_by=tuple(kept))
+    return plan
+
+
+def _groups(
+    client: redis.Redis, topic: str, partition: int, first: StreamId
+) -> list[_Group]:
+    """Return each group's first still-needed entries on the partition.
+
+    Groups lost with the stream key (absent from XINFO but with a recorded
+    position) count too: they will be re-created at that position.
+    """
+    key = stream_key(topic, partition)
+    states = group_states(client, topic, partition)
+    positions = {name: state.last_delivered_id for name, state in states.items()} | {
+        _text(name): _text(at)
+        for name, at in client.hgetall(positions_key(topic, partition)).items()
+        if _text(name) not in states
+    }
+    groups = []
+    for name, last_delivered in sorted(positions.items()):
+        # The first entry after last-delivered, not last-delivered + 1: a group
+        # at 0-0 or before the first entry then simply needs the first entry.
+        after = client.xrange(key, f"({last_delivered}", "+", count=1)
+        pending = None
+        if name in states:
+            pending_raw = oldest_pending_id(client, topic, partition, name)
+            pending = parse_id(pending_raw) if pending_raw else None
+        if pending is not None and pending < first:
+            # Pending ids of trimmed entries stay in the PEL until claimed;
+            # they protect nothing, so look for the oldest one still present.
+            rows = client.xpending_range(key, name, _fmt(first), "+", 1)
+            pending = parse_id(_text(rows[0]["message_id"])) if rows else None
+        groups.append(
+            _Group(name, parse_id(_text(after[0][0])) if after else None, pending)
+        )
+    return groups
+
+
+def _walk(
+    client: redis.Redis,
+    key: str,
+    age_cut: StreamId | None,
+    over: int,
+    marks: Iterable[StreamId],
+) -> tuple[int, StreamId | None, dict[StreamId, int]]:
+    """Walk the entries the policy wants removed, oldest first.
+
+    Return how many there are, the cut (the first entry to keep, or just past
+    the last entry when every entry goes) and, for each mark, how many of the
+    walked entries lie below it. Work is proportional to the entries removed.
+    """
+    pending_marks = sorted(marks)
+    below: dict[StreamId, int] = {}
+    wanted = 0
+    last: StreamId | None = None
+    start = "-"
+    while True:
+        rows: list[Any] = client.xrange(key, start, "+", count=CHUNK) or []
+        for raw_id, _fields in rows:
+            sid = parse_id(_text(raw_id))
+            while pending_marks and pending_marks[0] <= sid:
+                below[pending_marks.pop(0)] = wanted
+            if wanted >= over and (age_cut is None or sid >= age_cut):
+                return wanted, sid, below
+            wanted += 1
+            last = sid
+        if len(rows) < CHUNK:
+            break
+        start = f"({_fmt(last)}" if last else start
+    # Every entry goes: cut just past the last one, never at the age cut itself,
+    # so an entry appended meanwhile (id above the last one) always survives.
+    return wanted, _successor(last) if last else None, below
+
+
+def _pending_ids(
+    client: redis.Redis, key: str, group: str, low: StreamId, high: StreamId
+) -> list[StreamId]:
+    """Return the group's pending ids in ``[low, high)``, paging the PEL."""
+    found: list[StreamId] = []
+    if high <= low:
+        return found
+    start = _fmt(low)
+    while True:
+        rows = client.xpending_range(key, group, start, f"({_fmt(high)}", CHUNK)
+        found.extend(parse_id(_text(row["message_id"])) for row in rows)
+        if len(rows) < CHUNK:
+            return found
+        start = f"({_fmt(found[-1])}"
+
+
+def _impacts(
+    client: redis.Redis,
+    key: str,
+    groups: list[_Group],
+    low: StreamId | None,
+    high: StreamId,
+    first: StreamId,
+    below: Counter,
+) -> list[GroupImpact]:
+    """Count each group's unprocessed events among entries in ``[low, high)``."""
+    impacts = []
+    for group in groups:
+        start = low or (0, 0)
+        undelivered = 0
+        if group.after_delivered is not None and group.after_delivered < high:
+            from_id = max(start, group.after_delivered)
+            undelivered = below(high) - below(from_id)
+        pending = (
+            _pending_ids(client, key, group.name, max(start, first), high)
+            if group.oldest_pending is not None
+            else []
+        )
+        impacts.append(GroupImpact(group.name, undelivered + len(pending)))
+    return impacts
+
+
+def _dropped_total(
+    client: redis.Redis,
+    key: str,
+    groups: list[_Group],
+    cut: StreamId,
+    first: StreamId,
+    below: Counter,
+) -> int:
+    """Count removed entries that at least one group has not processed."""
+    earliest_undelivered = _min(*(g.after_delivered for g in groups))
+    bound = _min(earliest_undelivered, cut)
+    assert bound is not None
+    undelivered = below(cut) - below(bound)
+    # Below ``bound`` every group has been delivered everything: what is
+    # unprocessed there is pending somewhere; count each entry once.
+    pending = {
+        sid
+        for g in groups
+        if g.oldest_pending is not None
+        for sid in _pending_ids(client, key, g.name, first, bound)
+    }
+    return undelivered + len(pending)
+
+
+def trim(
+    topic: str | TopicInfo, *, dry_run: bool = False, client: redis.Redis | None = None
+) -> TrimReport:
+    """Trim ``topic`` by its retention policy (or only plan it on a dry run)."""
+    plan = plan_trim(topic, client=client)
+    if dry_run:
+        _log(plan, dry_run=True)
+        return TrimReport(plan, True, {})
+    return apply_plan(plan, client=client)
+
+
+def apply_plan(plan: TrimPlan, *, client: redis.Redis | None = None) -> TrimReport:
+    """Apply a plan made earlier (e.g. previewed and confirmed in the console).
+
+    Safe however old the plan is: cuts are ids, so events appended since are
+    kept, and under block-trim the cut is re-checked atomically against every
+    group's position, so a group reset or created since keeps its events.
+    """
+    client = client or get_redis()
+    removed: dict[int, int] = {}
+    with redis_errors(f"trim topic '{plan.topic}'"):
+        for part in plan.partitions:
+            if part.cut is not None and part.removes:
+                removed[part.partition] = _apply(client, plan, part)
+    _log(plan, dry_run=False)
+    return TrimReport(plan, False, removed)
+
+
+def _apply(client: redis.Redis, plan: TrimPlan, part: PartitionPlan) -> int:
+    key = stream_key(plan.topic, part.partition)
+    assert part.cut is not None
+    if plan.policy == OverflowPolicy.DROP_OLDEST:
+        return int(client.xtrim(key, minid=part.cut, approximate=False))
+    script = client.register_script(_SAFE_TRIM)
+    positions = positions_key(plan.topic, part.partition)
+    removed, cut = script(keys=[key, positions], args=[part.cut], client=client)
+    if _text(cut) != part.cut:
+        logger.info(
+            "Trim of %s partition %d stopped at %s instead of %s: a group was "
+            "reset or created since the plan, so its events were kept.",
+            plan.topic,
+            part.partition,
+            _text(cut),
+            part.cut,
+        )
+    return int(removed)
+
+
+def _log(plan: TrimPlan, dry_run: bool) -> None:
+    for part in plan.partitions:
+        if part.held_back:
+            groups = ", ".join(f"'{i.group}' ({i.events})" for i in part.held_by)
+            logger.warning(
+                "Retention of topic '%s' partition %d is blocked by group %s: "
+                "%d event(s) past retention are kept because the group(s) have "
+                "not processed them (unprocessed per group: %s). Scale or fix "
+                "the consumer, or reset the group if it is abandoned.",
+                plan.topic,
+                part.partition,
+                " and ".join(f"'{g}'" for g in part.blocking_groups),
+                part.held_back,
+                groups,
+            )
+        if part.dropped_unprocessed:
+            groups = ", ".join(f"'{i.group}' ({i.events})" for i in part.dropped_by)
+            logger.warning(
+                "Trim of topic '%s' partition %d %s %d event(s) not yet processed "
+                "by group(s) %s (overflow policy drop-oldest).",
+                plan.topic,
+                part.partition,
+                "would drop" if dry_run else "dropped",
+                part.dropped_unprocessed,
+                groups,
+            )
+
+
+def trim_all(
+    dry_run: bool = False, *, client: redis.Redis | None = None
+) -> list[TrimReport]:
+    """Trim every topic; a topic that fails is logged and the others go on."""
+    client = client or get_redis()
+    reports = []
+    for info in list_topics():
+        try:
+            reports.append(trim(info, dry_run=dry_run, client=client))
+        except redis.ResponseError:
+            # One broken key (e.g. WRONGTYPE) must not stop retention elsewhere.
+            logger.exception("Could not trim topic '%s'; skipped it.", info.name)
+    return reports
