@@ -98,3 +98,23 @@ class PositionNotFound(GroupError):
 
 class InvalidReset(GroupError):
     """The reset request is malformed."""
+
+
+class InvalidGroupName(GroupError):
+    """A consumer-group name does not match the allowed pattern."""
+
+
+class LeaseLost(BusError):
+    """A lease expired or was taken over while its holder was still working."""
+
+
+class ReadError(BusError):
+    """A read of a topic's log (range, page or tail) was malformed."""
+
+
+class InvalidRange(ReadError):
+    """A start/end bound or read option could not be understood."""
+
+
+class InvalidCursor(ReadError):
+    """A paging cursor is corrupt or belongs to another query."""
