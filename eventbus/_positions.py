@@ -22,16 +22,11 @@ import redis
 from eventbus.client import server_version
 from eventbus.exceptions import GroupError
 from eventbus.keys import positions_key, stream_key
-from eventbus.streams import StreamState, parse_id, stream_state
+from eventbus.streams import StreamState, parse_id, stream_state, text
 
 ORIGIN = "0-0"
 PAGE = 1000
 ATTEMPTS = 5
-
-
-def text(value: bytes | str) -> str:
-    """Return a Redis reply value as ``str``."""
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def entry_ids(rows: Any) -> list[str]:
@@ -50,12 +45,6 @@ def normalize_id(stream_id: str) -> str:
 def before(a: str, b: str) -> bool:
     """Return True when stream id ``a`` sorts strictly before ``b``."""
     return parse_id(a) < parse_id(b)
-
-
-def server_ms(client: redis.Redis) -> int:
-    """Return Redis's clock in ms: stream ids are stamped with it, not ours."""
-    seconds, micros = client.time()
-    return int(seconds) * 1000 + int(micros) // 1000
 
 
 def removed_total(state: StreamState) -> int:

@@ -26,10 +26,16 @@ class TopicAdmin(admin.ModelAdmin):
     list_filter = ("overflow_policy", "owner")
     search_fields = ("name", "description", "owner")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Topic | None = None) -> Any:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Topic | None = None
+    ) -> Any:
         # Renaming a topic would orphan its streams; partitions only grow
         # (enforced in Topic.clean, which the admin form calls).
-        return ("name", "created_at", "updated_at") if obj else ("created_at", "updated_at")
+        return (
+            ("name", "created_at", "updated_at")
+            if obj
+            else ("created_at", "updated_at")
+        )
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -45,12 +51,21 @@ class EventSchemaAdmin(_ReadOnly):
     list_display = ("type", "version", "topic", "producer", "registered_at")
     list_filter = ("topic", "producer")
     search_fields = ("type", "description")
-    readonly_fields = ("type", "version", "topic", "producer", "description", "pretty_schema")
+    readonly_fields = (
+        "type",
+        "version",
+        "topic",
+        "producer",
+        "description",
+        "pretty_schema",
+    )
     exclude = ("schema",)
 
     @admin.display(description="JSON Schema")
     def pretty_schema(self, obj: EventSchema) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.schema, indent=2, sort_keys=True))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.schema, indent=2, sort_keys=True)
+        )
 
 
 @admin.register(ConsumerGroup)
@@ -62,7 +77,14 @@ class ConsumerGroupAdmin(_ReadOnly):
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(_ReadOnly):
-    list_display = ("event_id", "topic", "partition", "created_at", "published_at", "stream_id")
+    list_display = (
+        "event_id",
+        "topic",
+        "partition",
+        "created_at",
+        "published_at",
+        "stream_id",
+    )
     list_filter = ("topic", ("published_at", admin.EmptyFieldListFilter))
     search_fields = ("event_id",)
     exclude = ("payload",)

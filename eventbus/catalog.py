@@ -42,7 +42,9 @@ def sync_schemas(types: list[EventType] | None = None) -> SchemaSyncResult:
             unchanged.append(label)
             continue
         older = (
-            EventSchema.objects.filter(type=event_type.type, version__lt=event_type.version)
+            EventSchema.objects.filter(
+                type=event_type.type, version__lt=event_type.version
+            )
             .order_by("-version")
             .first()
         )

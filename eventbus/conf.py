@@ -25,7 +25,7 @@ class BusSettings:
 
 @lru_cache(maxsize=1)
 def bus_settings() -> BusSettings:
-    """Return the validated bus settings from ``settings.BUS`` (cached; publish is hot)."""
+    """Return the validated ``settings.BUS`` (cached: publish reads it per event)."""
     from django.conf import settings
 
     raw: dict[str, Any] = getattr(settings, "BUS", {})

@@ -18,7 +18,7 @@ from typing import TypeVar
 import redis
 from django.db import IntegrityError, transaction
 
-from eventbus._positions import set_position, text
+from eventbus._positions import set_position
 from eventbus._targets import (
     Start,
     start_position,
@@ -30,7 +30,7 @@ from eventbus.client import get_redis, redis_errors
 from eventbus.exceptions import GroupExists, UnknownGroup
 from eventbus.keys import positions_key, stream_key
 from eventbus.models import ConsumerGroup
-from eventbus.streams import group_states
+from eventbus.streams import group_states, text
 from eventbus.topics import get_topic, list_topics
 
 logger = logging.getLogger(__name__)

@@ -33,3 +33,12 @@ def parse_stream_key(key: str | bytes) -> tuple[str, int]:
     inner = text[text.index("{") + 1 : text.index("}")]
     topic, _, partition = inner.rpartition(".")
     return topic, int(partition)
+
+
+def outbox_lease_key(alias: str) -> str:
+    """Return the lease key that lets one outbox relay per database alias work.
+
+    Not a partition key, so it has no ``{topic.p}`` tag; it does not start with
+    ``sy:{`` and so never parses as a stream key.
+    """
+    return f"sy:outbox-lease:{alias}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
-from eventbus._positions import before, count_after, entry_ids, server_ms
+from eventbus._positions import before, count_after, entry_ids
 from eventbus.client import get_redis, redis_errors
 from eventbus.exceptions import UnknownGroup
 from eventbus.keys import stream_key
@@ -24,6 +24,7 @@ from eventbus.streams import (
     group_states,
     oldest_pending_id,
     parse_id,
+    server_ms,
     stream_state,
 )
 from eventbus.topics import TopicInfo, get_topic

@@ -64,7 +64,9 @@ class Topic(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.pk:
-            before = Topic.objects.filter(pk=self.pk).values_list("partitions", flat=True)
+            before = Topic.objects.filter(pk=self.pk).values_list(
+                "partitions", flat=True
+            )
             old = before.first()
             if old is not None and self.partitions < old:
                 raise ValidationError(
@@ -76,7 +78,9 @@ class Topic(models.Model):
                         )
                     }
                 )
-            name_before = Topic.objects.filter(pk=self.pk).values_list("name", flat=True)
+            name_before = Topic.objects.filter(pk=self.pk).values_list(
+                "name", flat=True
+            )
             if name_before.first() not in (None, self.name):
                 raise ValidationError(
                     {"name": "A topic cannot be renamed; create a new topic instead."}
@@ -97,7 +101,9 @@ class EventSchema(models.Model):
     class Meta:
         ordering = ["type", "version"]
         constraints = [
-            models.UniqueConstraint(fields=["type", "version"], name="unique_type_version")
+            models.UniqueConstraint(
+                fields=["type", "version"], name="unique_type_version"
+            )
         ]
 
     def __str__(self) -> str:

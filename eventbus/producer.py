@@ -97,7 +97,9 @@ def prepare(
     return Prepared(topic, partition_for(key, info.partitions), event.id, wire)
 
 
-def write(prepared: Sequence[Prepared], client: redis.Redis | None = None) -> list[Published]:
+def write(
+    prepared: Sequence[Prepared], client: redis.Redis | None = None
+) -> list[Published]:
     """Append prepared events to their partitions, atomically on one server."""
     if not prepared:
         return []
@@ -136,7 +138,13 @@ def publish(
 ) -> Published:
     """Validate ``data`` against ``type``'s schema and append it to ``topic``."""
     item = prepare(
-        topic, type, data, key=key, subject=subject, version=version, traceparent=traceparent
+        topic,
+        type,
+        data,
+        key=key,
+        subject=subject,
+        version=version,
+        traceparent=traceparent,
     )
     return write([item])[0]
 
@@ -173,7 +181,12 @@ def _outgoing(index: int, raw: Mapping[str, Any]) -> Outgoing:
         return Outgoing(**raw)
     except TypeError as exc:
         raise BatchError(
-            [(index, EventError(f"{exc}; each event needs 'topic', 'type' and 'data'."))]
+            [
+                (
+                    index,
+                    EventError(f"{exc}; each event needs 'topic', 'type' and 'data'."),
+                )
+            ]
         ) from exc
 
 

@@ -28,6 +28,7 @@ from eventbus.envelope import Event
 from eventbus.exceptions import InvalidCursor, InvalidRange
 from eventbus.keys import stream_key
 from eventbus.partitioning import partition_for
+from eventbus.streams import text
 from eventbus.topics import TopicInfo, get_topic
 
 logger = logging.getLogger(__name__)
@@ -52,10 +53,6 @@ class Page:
 
     events: list[Event]
     next_cursor: str | None  # None: nothing more in the range
-
-
-def _text(raw: object) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 def _fmt(sid: StreamId) -> str:
@@ -152,15 +149,15 @@ def entries(
         first, second = (high, low) if reverse else (low, high)
         rows: list[Any] = read(key, first, second, count=chunk) or []
         for raw_id, fields in rows:
-            sid = _text(raw_id)
+            sid = text(raw_id)
             ms, _, seq = sid.partition("-")
             yield (int(ms), int(seq), partition, sid, fields)
         if len(rows) < chunk:
             return
         if reverse:
-            high = f"({_text(rows[-1][0])}"
+            high = f"({text(rows[-1][0])}"
         else:
-            low = f"({_text(rows[-1][0])}"
+            low = f"({text(rows[-1][0])}"
         chunk = min(chunk * 2, MAX_CHUNK)
 
 
@@ -313,7 +310,7 @@ def tail(
     with redis_errors(f"tail topic '{info.name}'"):
         for name, p in keys.items():
             top = client.xrevrange(name, "+", "-", count=1)
-            last[p] = _text(top[0][0]) if top else "0-0"
+            last[p] = text(top[0][0]) if top else "0-0"
     match = matcher(types, key, subject)
     history: list[Iterator[Entry]] = []
     if start != "latest":
@@ -371,9 +368,9 @@ def _follow(
         rows: Iterable[Any] = reply.items() if isinstance(reply, dict) else reply or []
         batch: list[Entry] = []
         for raw_key, found in rows:
-            p = keys[_text(raw_key)]
+            p = keys[text(raw_key)]
             for raw_id, fields in found:
-                sid = _text(raw_id)
+                sid = text(raw_id)
                 ms, _, seq = sid.partition("-")
                 batch.append((int(ms), int(seq), p, sid, fields))
         batch.sort(key=lambda e: e[:3])

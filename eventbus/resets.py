@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import redis
 
-from eventbus._positions import count_after, server_ms, set_position, text
+from eventbus._positions import count_after, set_position
 from eventbus._targets import (
     ResetTarget,
     parse_duration,
@@ -35,7 +35,7 @@ from eventbus.exceptions import InvalidReset, UnknownGroup
 from eventbus.keys import stream_key
 from eventbus.lag import partition_lag
 from eventbus.models import ConsumerGroup
-from eventbus.streams import GroupState, group_states, stream_state
+from eventbus.streams import GroupState, group_states, server_ms, stream_state, text
 from eventbus.topics import TopicInfo, get_topic
 
 __all__ = [

@@ -22,7 +22,14 @@ import redis
 from eventbus.client import get_redis, redis_errors
 from eventbus.keys import positions_key, stream_key
 from eventbus.models import OverflowPolicy
-from eventbus.streams import group_states, oldest_pending_id, parse_id, stream_state
+from eventbus.streams import (
+    group_states,
+    oldest_pending_id,
+    parse_id,
+    server_ms,
+    stream_state,
+    text,
+)
 from eventbus.topics import TopicInfo, get_topic, list_topics
 
 logger = logging.getLogger(__name__)
@@ -170,10 +177,6 @@ def _fmt(sid: StreamId) -> str:
     return f"{sid[0]}-{sid[1]}"
 
 
-def _text(raw: object) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
 def _min(*ids: StreamId | None) -> StreamId | None:
     """Return the smallest id; ``None`` stands for "no bound" (infinity)."""
     present = [sid for sid in ids if sid is not None]
@@ -182,12 +185,6 @@ def _min(*ids: StreamId | None) -> StreamId | None:
 
 def _successor(sid: StreamId) -> StreamId:
     return (sid[0] + 1, 0) if sid[1] == MAX_SEQ else (sid[0], sid[1] + 1)
-
-
-def server_now_ms(client: redis.Redis) -> int:
-    """Return Redis's clock in ms (stream ids come from it, not from ours)."""
-    seconds, micros = client.time()
-    return int(seconds) * 1000 + int(micros) // 1000
 
 
 def plan_trim(
@@ -200,7 +197,7 @@ def plan_trim(
     info = topic if isinstance(topic, TopicInfo) else get_topic(topic)
     client = client or get_redis()
     with redis_errors(f"plan the trim of topic '{info.name}'"):
-        now = server_now_ms(client) if now_ms is None else now_ms
+        now = server_ms(client) if now_ms is None else now_ms
         plans = tuple(_plan_partition(client, info, p, now) for p in info.partition_ids)
     return TrimPlan(info.name, info.overflow_policy, now, plans)
 
@@ -271,9 +268,9 @@ def _groups(
     key = stream_key(topic, partition)
     states = group_states(client, topic, partition)
     positions = {name: state.last_delivered_id for name, state in states.items()} | {
-        _text(name): _text(at)
+        text(name): text(at)
         for name, at in client.hgetall(positions_key(topic, partition)).items()
-        if _text(name) not in states
+        if text(name) not in states
     }
     groups = []
     for name, last_delivered in sorted(positions.items()):
@@ -288,9 +285,9 @@ def _groups(
             # Pending ids of trimmed entries stay in the PEL until claimed;
             # they protect nothing, so look for the oldest one still present.
             rows = client.xpending_range(key, name, _fmt(first), "+", 1)
-            pending = parse_id(_text(rows[0]["message_id"])) if rows else None
+            pending = parse_id(text(rows[0]["message_id"])) if rows else None
         groups.append(
-            _Group(name, parse_id(_text(after[0][0])) if after else None, pending)
+            _Group(name, parse_id(text(after[0][0])) if after else None, pending)
         )
     return groups
 
@@ -316,7 +313,7 @@ def _walk(
     while True:
         rows: list[Any] = client.xrange(key, start, "+", count=CHUNK) or []
         for raw_id, _fields in rows:
-            sid = parse_id(_text(raw_id))
+            sid = parse_id(text(raw_id))
             while pending_marks and pending_marks[0] <= sid:
                 below[pending_marks.pop(0)] = wanted
             if wanted >= over and (age_cut is None or sid >= age_cut):
@@ -341,7 +338,7 @@ def _pending_ids(
     start = _fmt(low)
     while True:
         rows = client.xpending_range(key, group, start, f"({_fmt(high)}", CHUNK)
-        found.extend(parse_id(_text(row["message_id"])) for row in rows)
+        found.extend(parse_id(text(row["message_id"])) for row in rows)
         if len(rows) < CHUNK:
             return found
         start = f"({_fmt(found[-1])}"
@@ -433,13 +430,13 @@ def _apply(client: redis.Redis, plan: TrimPlan, part: PartitionPlan) -> int:
     script = client.register_script(_SAFE_TRIM)
     positions = positions_key(plan.topic, part.partition)
     removed, cut = script(keys=[key, positions], args=[part.cut], client=client)
-    if _text(cut) != part.cut:
+    if text(cut) != part.cut:
         logger.info(
             "Trim of %s partition %d stopped at %s instead of %s: a group was "
             "reset or created since the plan, so its events were kept.",
             plan.topic,
             part.partition,
-            _text(cut),
+            text(cut),
             part.cut,
         )
     return int(removed)

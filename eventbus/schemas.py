@@ -71,7 +71,10 @@ class _Registry:
             versions = self._types.setdefault(event_type.type, {})
             existing = versions.get(event_type.version)
             if existing is not None:
-                if existing.schema == event_type.schema and existing.topic == event_type.topic:
+                if (
+                    existing.schema == event_type.schema
+                    and existing.topic == event_type.topic
+                ):
                     return existing
                 raise SchemaCompatibilityError(
                     f"'{event_type.type}' v{event_type.version} is already registered "
@@ -87,9 +90,13 @@ class _Registry:
             previous = [v for n, v in versions.items() if n < event_type.version]
             following = [v for n, v in versions.items() if n > event_type.version]
             if previous:
-                check_backward_compatible(max(previous, key=lambda v: v.version), event_type)
+                check_backward_compatible(
+                    max(previous, key=lambda v: v.version), event_type
+                )
             if following:
-                check_backward_compatible(event_type, min(following, key=lambda v: v.version))
+                check_backward_compatible(
+                    event_type, min(following, key=lambda v: v.version)
+                )
             versions[event_type.version] = event_type
             return event_type
 
@@ -134,7 +141,9 @@ def register_event_type(
     validate_type_name(type)
     validate_topic_name(topic)
     if not isinstance(version, int) or version < 1:
-        raise SchemaError(f"'{type}': version must be a whole number >= 1, not {version!r}.")
+        raise SchemaError(
+            f"'{type}': version must be a whole number >= 1, not {version!r}."
+        )
     try:
         Draft7Validator.check_schema(schema)
     except MetaSchemaError as exc:
@@ -154,7 +163,9 @@ def get_event_type(topic: str, type: str, version: int | None = None) -> EventTy
     if event_type is None or event_type.topic != topic:
         validate_type_name(type)
         known = sorted(t.type for t in _registry.all() if t.topic == topic)
-        hint = f" Types declared on it: {', '.join(sorted(set(known)))}." if known else ""
+        hint = (
+            f" Types declared on it: {', '.join(sorted(set(known)))}." if known else ""
+        )
         which = f"'{type}' v{version}" if version else f"'{type}'"
         raise UnknownEventType(
             f"Event type {which} is not declared on topic '{topic}'.{hint} "
@@ -175,6 +186,7 @@ def unregister_event_type(type: str) -> None:
 
 
 # --- backward compatibility -------------------------------------------------
+
 
 def check_backward_compatible(old: EventType, new: EventType) -> None:
     """Raise when data valid under ``old`` could be invalid under ``new``."""
@@ -212,9 +224,13 @@ def _compare(old: Any, new: Any, where: str) -> list[str]:
             )
     if "enum" in new:
         old_enum = old.get("enum")
-        if old_enum is None or not set(map(repr, old_enum)) <= set(map(repr, new["enum"])):
+        if old_enum is None or not set(map(repr, old_enum)) <= set(
+            map(repr, new["enum"])
+        ):
             removed = [v for v in (old_enum or []) if v not in new["enum"]]
-            problems.append(f"{where}: enum narrowed (removed {removed or 'any value'})")
+            problems.append(
+                f"{where}: enum narrowed (removed {removed or 'any value'})"
+            )
     if "const" in new and old.get("const") != new["const"]:
         problems.append(f"{where}: const added or changed")
     added_required = set(new.get("required", [])) - set(old.get("required", []))

@@ -14,10 +14,19 @@ import redis
 from eventbus.keys import stream_key
 
 
+def text(value: object) -> str:
+    """Return a Redis reply value (bytes or str) as ``str``."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else value
+    return None if value is None else text(value)
+
+
+def server_ms(client: redis.Redis) -> int:
+    """Return Redis's clock in ms: stream ids are stamped with it, not ours."""
+    seconds, micros = client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
 
 
 def parse_id(stream_id: str) -> tuple[int, int]:
@@ -69,7 +78,9 @@ def stream_state(client: redis.Redis, topic: str, partition: int) -> StreamState
     )
 
 
-def group_states(client: redis.Redis, topic: str, partition: int) -> dict[str, GroupState]:
+def group_states(
+    client: redis.Redis, topic: str, partition: int
+) -> dict[str, GroupState]:
     """Return every group on the partition by name; empty for a missing key."""
     try:
         rows = client.xinfo_groups(stream_key(topic, partition))
@@ -91,7 +102,9 @@ def group_states(client: redis.Redis, topic: str, partition: int) -> dict[str, G
     return states
 
 
-def oldest_pending_id(client: redis.Redis, topic: str, partition: int, group: str) -> str | None:
+def oldest_pending_id(
+    client: redis.Redis, topic: str, partition: int, group: str
+) -> str | None:
     """Return the smallest pending id of ``group`` on the partition, if any."""
     summary = client.xpending(stream_key(topic, partition), group)
     if not summary or not summary.get("pending"):

@@ -78,10 +78,14 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 binary,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.directory),
-                "--save", "",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
                 *self.args,
             ],
             stdout=subprocess.DEVNULL,
@@ -91,10 +95,9 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while True:
             try:
-                if client.ping():
-                    # A server that is still loading its AOF answers LOADING.
-                    if client.info("persistence").get("loading", 0) == 0:
-                        break
+                # A server that is still loading its AOF answers LOADING.
+                if client.ping() and client.info("persistence").get("loading") == 0:
+                    break
             except (redis.ConnectionError, redis.BusyLoadingError):
                 pass
             if time.monotonic() > deadline:

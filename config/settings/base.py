@@ -1,4 +1,4 @@
-"""Settings shared by every environment; everything that varies comes from the environment."""
+"""Settings shared by every environment; what varies comes from the environment."""
 
 from __future__ import annotations
 

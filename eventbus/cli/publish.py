@@ -16,8 +16,12 @@ HELP = "Publish one event (DATA as JSON, or '-' / omitted to read stdin)."
 def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("topic")
     parser.add_argument("type", help="Event type, e.g. order.placed")
-    parser.add_argument("data", nargs="?", default="-", help="JSON data, or '-' for stdin")
-    parser.add_argument("--key", help="Partition key (same key, same partition, in order)")
+    parser.add_argument(
+        "data", nargs="?", default="-", help="JSON data, or '-' for stdin"
+    )
+    parser.add_argument(
+        "--key", help="Partition key (same key, same partition, in order)"
+    )
     parser.add_argument("--subject")
     parser.add_argument("--version", type=int, help="Schema version (default: latest)")
     parser.add_argument(

@@ -10,7 +10,9 @@ from django.db import transaction
 from eventbus.catalog import sync_schemas
 from eventbus.topics import sync_topics
 
-HELP = "Create topics declared in code (grow partitions, never shrink) and store schemas."
+HELP = (
+    "Create topics declared in code (grow partitions, never shrink) and store schemas."
+)
 
 
 def add_arguments(parser: CommandParser) -> None:

@@ -16,7 +16,9 @@ HELP = "List topics with their partitions, length and retention."
 
 
 def add_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    parser.add_argument(
+        "--json", action="store_true", help="Print JSON instead of a table."
+    )
 
 
 def handle(command: BaseCommand, options: dict[str, Any]) -> None:
@@ -24,7 +26,9 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
     rows = []
     with redis_errors("list topics"):
         for topic in list_topics():
-            length = sum(stream_state(client, topic.name, p).length for p in topic.partition_ids)
+            length = sum(
+                stream_state(client, topic.name, p).length for p in topic.partition_ids
+            )
             rows.append(
                 {
                     "name": topic.name,
@@ -41,7 +45,9 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
 
         command.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table("topic", "partitions", "events", "max age (ms)", "max len", "overflow", "owner")
+    table = Table(
+        "topic", "partitions", "events", "max age (ms)", "max len", "overflow", "owner"
+    )
     for row in rows:
         table.add_row(
             row["name"],

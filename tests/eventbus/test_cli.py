@@ -45,15 +45,24 @@ def test_sync_creates_topics_and_schemas_then_is_idempotent(declared):
     assert "0 topic(s) created" in run("sync")
 
 
-def test_publish_from_argument_and_stdin_then_topics_counts_them(declared, bus, monkeypatch):
+def test_publish_from_argument_and_stdin_then_topics_counts_them(
+    declared, bus, monkeypatch
+):
     run("sync")
     line = run("publish", "orders", "order.placed", '{"order_id": "o1"}', "--key", "c1")
     result = orjson.loads(line)
     assert bus.xlen(stream_key("orders", result["position"]["partition"])) == 1
 
     lines = '{"order_id": "o2"}\n{"order_id": "o3"}\n'
-    out = run("publish", "orders", "order.placed", "-", "--lines", stdin=lines,
-              monkeypatch=monkeypatch)
+    out = run(
+        "publish",
+        "orders",
+        "order.placed",
+        "-",
+        "--lines",
+        stdin=lines,
+        monkeypatch=monkeypatch,
+    )
     assert len(out.strip().splitlines()) == 2
     assert "│ orders │ 3          │ 3 " in run("topics")
 

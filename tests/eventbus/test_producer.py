@@ -48,8 +48,10 @@ def all_events(bus, topic: str, partitions: int) -> list[Event]:
 
 
 def test_the_envelope_is_a_structured_cloudevent(orders, bus):
-    result = publish("orders", "order.placed", {"order_id": "o1"}, key="c1", subject="o1")
-    (sid, fields), = bus.xrange(stream_key("orders", result.position.partition))
+    result = publish(
+        "orders", "order.placed", {"order_id": "o1"}, key="c1", subject="o1"
+    )
+    ((sid, fields),) = bus.xrange(stream_key("orders", result.position.partition))
     raw = orjson.loads(fields[b"e"])
     assert raw["specversion"] == "1.0"
     assert raw["id"] == result.event_id and uuid.UUID(raw["id"]).version == 7
@@ -63,7 +65,10 @@ def test_the_envelope_is_a_structured_cloudevent(orders, bus):
 
 
 def test_event_ids_are_time_ordered(orders):
-    ids = [publish("orders", "order.placed", {"order_id": str(i)}).event_id for i in range(50)]
+    ids = [
+        publish("orders", "order.placed", {"order_id": str(i)}).event_id
+        for i in range(50)
+    ]
     stamps = [uuid.UUID(i).int >> 80 for i in ids]
     assert stamps == sorted(stamps)
 
@@ -72,7 +77,10 @@ def test_the_same_key_always_lands_on_the_same_partition_in_order(orders, bus):
     keys = [f"customer-{i}" for i in range(40)]
     for n in range(5):
         publish_many(
-            [Outgoing("orders", "order.placed", {"order_id": k, "n": n}, key=k) for k in keys]
+            [
+                Outgoing("orders", "order.placed", {"order_id": k, "n": n}, key=k)
+                for k in keys
+            ]
         )
         for k in keys[::3]:
             publish("orders", "order.placed", {"order_id": k, "n": 100 + n}, key=k)
@@ -114,12 +122,18 @@ def test_keyless_events_spread_over_partitions(orders, bus):
 
 
 def test_a_batch_with_one_invalid_event_writes_nothing(orders, bus):
-    good = [{"topic": "orders", "type": "order.placed", "data": {"order_id": str(i)}}
-            for i in range(10)]
+    good = [
+        {"topic": "orders", "type": "order.placed", "data": {"order_id": str(i)}}
+        for i in range(10)
+    ]
     bad = [
         {"topic": "orders", "type": "order.placed", "data": {"order_id": 7}},
         {"topic": "nope", "type": "order.placed", "data": {}},
-        {"topic": "orders", "type": "order.placed", "data": {"order_id": "x", "n": {1, 2}}},
+        {
+            "topic": "orders",
+            "type": "order.placed",
+            "data": {"order_id": "x", "n": {1, 2}},
+        },
     ]
     with pytest.raises(BatchError) as caught:
         publish_many(good[:5] + bad + good[5:])
@@ -130,7 +144,10 @@ def test_a_batch_with_one_invalid_event_writes_nothing(orders, bus):
 
 def test_a_valid_batch_is_written_whole_across_partitions(orders, bus):
     results = publish_many(
-        [Outgoing("orders", "order.placed", {"order_id": str(i)}, key=str(i)) for i in range(500)]
+        [
+            Outgoing("orders", "order.placed", {"order_id": str(i)}, key=str(i))
+            for i in range(500)
+        ]
     )
     assert len(results) == 500 and len(all_events(bus, "orders", 4)) == 500
     assert len({r.event_id for r in results}) == 500
@@ -139,10 +156,26 @@ def test_a_valid_batch_is_written_whole_across_partitions(orders, bus):
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: publish("nope", "order.placed", {}), UnknownTopic, "No such topic: 'nope'"),
-        (lambda: publish("Bad Name", "order.placed", {}), InvalidTopicName, "not a valid topic"),
-        (lambda: publish("orders", "order.shipped", {}), UnknownEventType, "not declared"),
-        (lambda: publish("orders", "order.placed", {"n": 1}), SchemaViolation, "order_id"),
+        (
+            lambda: publish("nope", "order.placed", {}),
+            UnknownTopic,
+            "No such topic: 'nope'",
+        ),
+        (
+            lambda: publish("Bad Name", "order.placed", {}),
+            InvalidTopicName,
+            "not a valid topic",
+        ),
+        (
+            lambda: publish("orders", "order.shipped", {}),
+            UnknownEventType,
+            "not declared",
+        ),
+        (
+            lambda: publish("orders", "order.placed", {"n": 1}),
+            SchemaViolation,
+            "order_id",
+        ),
         (
             lambda: publish("orders", "order.cancelled", {"at": object()}),
             NotSerializable,
@@ -155,7 +188,9 @@ def test_a_valid_batch_is_written_whole_across_partitions(orders, bus):
         ),
     ],
 )
-def test_bad_input_raises_a_specific_error_and_writes_nothing(orders, bus, call, error, message):
+def test_bad_input_raises_a_specific_error_and_writes_nothing(
+    orders, bus, call, error, message
+):
     with pytest.raises(error, match=message):
         call()
     assert all_events(bus, "orders", 4) == []

@@ -9,7 +9,8 @@ import redis
 
 from eventbus.envelope import FIELD, Event, new_event_id, now_rfc3339
 from eventbus.keys import positions_key, stream_key
-from eventbus.retention import apply_plan, plan_trim, server_now_ms, trim, trim_all
+from eventbus.retention import apply_plan, plan_trim, trim, trim_all
+from eventbus.streams import server_ms
 from eventbus.topics import TopicInfo
 
 TOPIC = "ledger"
@@ -98,7 +99,7 @@ def test_the_slowest_group_sets_the_cut_and_every_blocker_is_counted(make_topic,
 
 def test_block_trim_by_age_stops_at_the_group_and_logs_it(make_topic, bus, caplog):
     """Old events a group has not read stay; the warning names the group."""
-    now = server_now_ms(bus)
+    now = server_ms(bus)
     make_topic(TOPIC, partitions=1, retention_ms=60_000)
     old = [f"{now - 3_600_000 + n}-0" for n in range(6)]
     add(bus, old)
@@ -248,7 +249,7 @@ def test_dry_run_changes_nothing(make_topic, bus):
 
 def test_a_stale_plan_keeps_events_appended_since(make_topic, bus):
     """Entries added after planning survive: the cut is an id, not a length."""
-    now = server_now_ms(bus)
+    now = server_ms(bus)
     make_topic(TOPIC, partitions=1, retention_ms=60_000)
     add(bus, [f"{now - 120_000 + n}-0" for n in range(5)])
     plan = plan_trim(TOPIC)

@@ -29,13 +29,17 @@ V1 = {
 def test_data_that_breaks_the_schema_is_refused_with_the_field():
     order = register_event_type("order.placed", topic="orders", schema=V1)
     order.validate({"order_id": "o1", "total": 5})
-    with pytest.raises(SchemaViolation, match="data.total: must be bigger than or equal to 0"):
+    with pytest.raises(
+        SchemaViolation, match="data.total: must be bigger than or equal to 0"
+    ):
         order.validate({"order_id": "o1", "total": -1})
     with pytest.raises(SchemaViolation, match="order_id"):
         order.validate({"total": 1})
 
 
-@pytest.mark.parametrize("name", ["placed", "Order.Placed", "order..placed", "order.placed!"])
+@pytest.mark.parametrize(
+    "name", ["placed", "Order.Placed", "order..placed", "order.placed!"]
+)
 def test_bad_type_names_are_refused(name):
     with pytest.raises(InvalidEventType, match="dotted lower-case"):
         register_event_type(name, topic="orders", schema=V1)
@@ -71,17 +75,30 @@ def test_a_compatible_new_version_becomes_the_default():
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"required": ["order_id", "total", "coupon"]}, "new required field(s) ['coupon']"),
+        (
+            {"required": ["order_id", "total", "coupon"]},
+            "new required field(s) ['coupon']",
+        ),
         (
             {"properties": {**V1["properties"], "total": {"type": "string"}}},
             "data.total: type changed",
         ),
         (
-            {"properties": {**V1["properties"], "channel": {"type": "string", "enum": ["web"]}}},
+            {
+                "properties": {
+                    **V1["properties"],
+                    "channel": {"type": "string", "enum": ["web"]},
+                }
+            },
             "data.channel: enum narrowed (removed ['app'])",
         ),
         (
-            {"properties": {**V1["properties"], "total": {"type": "integer", "minimum": 1}}},
+            {
+                "properties": {
+                    **V1["properties"],
+                    "total": {"type": "integer", "minimum": 1},
+                }
+            },
             "data.total: minimum tightened to 1",
         ),
         ({"additionalProperties": False}, "additionalProperties set to false"),
@@ -90,7 +107,9 @@ def test_a_compatible_new_version_becomes_the_default():
 def test_breaking_changes_are_refused_naming_the_change(change, named):
     register_event_type("order.placed", topic="orders", schema=V1)
     with pytest.raises(SchemaCompatibilityError) as caught:
-        register_event_type("order.placed", topic="orders", schema={**V1, **change}, version=2)
+        register_event_type(
+            "order.placed", topic="orders", schema={**V1, **change}, version=2
+        )
     assert named in str(caught.value)
     assert "not backward compatible with v1" in str(caught.value)
 
@@ -116,7 +135,9 @@ def test_sync_stores_schemas_and_refuses_an_edited_version(db):
     from eventbus.schemas import EventType
 
     edited = EventType("order.placed", 1, "orders", {"type": "object"})
-    with pytest.raises(SchemaCompatibilityError, match="declare the change as version 2"):
+    with pytest.raises(
+        SchemaCompatibilityError, match="declare the change as version 2"
+    ):
         sync_schemas([edited])
 
 
@@ -125,6 +146,8 @@ def test_sync_checks_compatibility_against_versions_of_earlier_deploys(db):
     from eventbus.schemas import EventType
 
     # A later deploy that dropped v1 from code and ships an incompatible v2.
-    breaking = EventType("order.placed", 2, "orders", {**V1, "required": ["order_id", "x"]})
+    breaking = EventType(
+        "order.placed", 2, "orders", {**V1, "required": ["order_id", "x"]}
+    )
     with pytest.raises(SchemaCompatibilityError, match="new required field"):
         sync_schemas([breaking])

@@ -21,7 +21,9 @@ def test_valid_topic_names_are_accepted(name):
     assert validate_topic_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "Orders", ".hidden", "a b", "a/b", "x" * 101, "é"])
+@pytest.mark.parametrize(
+    "name", ["", "Orders", ".hidden", "a b", "a/b", "x" * 101, "é"]
+)
 def test_invalid_topic_names_are_refused_with_the_rule(name):
     with pytest.raises(InvalidTopicName, match="lower-case letters"):
         validate_topic_name(name)

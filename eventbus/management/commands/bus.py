@@ -40,14 +40,14 @@ class Command(BaseCommand):
     help = "Operate the event bus: topics, publish, tail, groups, lag, reset, trim."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+        sub = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="SUBCOMMAND"
+        )
         for name in SUBCOMMANDS:
             module = _load(name)
             if module is None:
                 continue
-            child = sub.add_parser(
-                name, help=module.HELP, description=module.HELP
-            )
+            child = sub.add_parser(name, help=module.HELP, description=module.HELP)
             module.add_arguments(child)
 
     def handle(self, *args: Any, **options: Any) -> None:
