@@ -13,7 +13,7 @@ from eventbus.models import ConsumerGroup, EventSchema, OutboxEvent, Topic
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "name",
         "partitions",
@@ -38,7 +38,7 @@ class TopicAdmin(admin.ModelAdmin):
         )
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 
@@ -76,14 +77,14 @@ def verify_durable_reply(client: redis.Redis, reply: object) -> None:
     """Raise when WAIT/WAITAOF reports fewer acknowledgements than required."""
     state = check_strict(client)
     if state.has_waitaof:
-        local, replicas = reply  # type: ignore[misc]
+        local, replicas = cast(list[int], reply)
         if int(local) < 1 or int(replicas) < state.replicas:
             raise DurabilityError(
                 f"The write was not confirmed durable within {WAIT_TIMEOUT_MS} ms "
                 f"(fsynced locally: {local}, replicas: {replicas}/{state.replicas}). "
                 "It may or may not survive a crash; check the server and retry."
             )
-    elif state.replicas and int(reply) < state.replicas:  # type: ignore[call-overload]
+    elif state.replicas and int(cast(int, reply)) < state.replicas:
         raise DurabilityError(
             f"Only {reply} of {state.replicas} replicas acknowledged the write "
             f"within {WAIT_TIMEOUT_MS} ms; it may be lost on failover. Check "

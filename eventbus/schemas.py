@@ -200,6 +200,10 @@ def check_backward_compatible(old: EventType, new: EventType) -> None:
         )
 
 
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+
+
 def _types_of(schema: dict[str, Any]) -> set[str] | None:
     declared = schema.get("type")
     if declared is None:
@@ -247,17 +251,13 @@ def _compare(old: Any, new: Any, where: str) -> list[str]:
     for name, old_prop in old_props.items():
         if name in new_props:
             problems.extend(_compare(old_prop, new_props[name], f"{where}.{name}"))
-    for key, narrower in (
-        ("minimum", lambda o, n: o is None or n > o),
-        ("exclusiveMinimum", lambda o, n: o is None or n > o),
-        ("minLength", lambda o, n: o is None or n > o),
-        ("minItems", lambda o, n: o is None or n > o),
-        ("maximum", lambda o, n: o is None or n < o),
-        ("exclusiveMaximum", lambda o, n: o is None or n < o),
-        ("maxLength", lambda o, n: o is None or n < o),
-        ("maxItems", lambda o, n: o is None or n < o),
-    ):
-        if key in new and narrower(old.get(key), new[key]):
+    for key in _LOWER_BOUNDS + _UPPER_BOUNDS:
+        if key not in new or new[key] == old.get(key):
+            continue
+        before = old.get(key)
+        if before is None or (
+            new[key] > before if key in _LOWER_BOUNDS else new[key] < before
+        ):
             problems.append(f"{where}: {key} tightened to {new[key]}")
     if "pattern" in new and old.get("pattern") != new["pattern"]:
         problems.append(f"{where}: pattern added or changed")

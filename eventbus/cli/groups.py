@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from typing import Any
 
 import orjson
 from django.core.management.base import BaseCommand, CommandParser
-from rich.console import Console
 from rich.table import Table
 
+from eventbus.cli import console
 from eventbus.groups import GroupInfo, create_group, delete_group, list_groups
 
 HELP = (
@@ -77,7 +77,7 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
             str(info.consumers),
             "yes" if info.registered else "no (Redis only)",
         )
-    Console(file=cast(IO[str], command.stdout), width=120).print(table)
+    console(command, 120).print(table)
 
 
 def _as_dict(info: GroupInfo) -> dict[str, Any]:

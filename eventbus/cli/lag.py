@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from typing import Any
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.console import Console
 from rich.table import Table
 
+from eventbus.cli import console
 from eventbus.lag import GroupLag, group_lag, topic_lag
 from eventbus.topics import list_topics
 
@@ -101,7 +101,7 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
                 duration(lag.time_lag_ms),
                 style="bold",
             )
-    Console(file=cast(IO[str], command.stdout), width=140).print(table)
+    console(command, 140).print(table)
     notes = [
         f"{lag.topic}/{lag.group} partition {p.partition}: {p.note}"
         for lag in lags

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from typing import Any
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.console import Console
 from rich.table import Table
 
+from eventbus.cli import console
 from eventbus.resets import ResetPlan, ResetTarget, reset_group, timestamp_target
 
 HELP = (
@@ -120,7 +120,7 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
             "unknown" if change is None else f"{change:+d}",
             str(part.pending),
         )
-    Console(file=cast(IO[str], command.stdout), width=140).print(table)
+    console(command, 140).print(table)
     for warning in plan.warnings:
         command.stdout.write(f"warning: {warning}")
     if plan.applied:

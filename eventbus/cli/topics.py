@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from rich.console import Console
 from rich.table import Table
 
+from eventbus.cli import console
 from eventbus.client import get_redis, redis_errors
 from eventbus.streams import stream_state
 from eventbus.topics import list_topics
@@ -23,7 +23,7 @@ def add_arguments(parser: CommandParser) -> None:
 
 def handle(command: BaseCommand, options: dict[str, Any]) -> None:
     client = get_redis()
-    rows = []
+    rows: list[dict[str, Any]] = []
     with redis_errors("list topics"):
         for topic in list_topics():
             length = sum(
@@ -50,12 +50,12 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
     )
     for row in rows:
         table.add_row(
-            row["name"],
+            str(row["name"]),
             str(row["partitions"]),
             str(row["length"]),
             str(row["retention_ms"] or "-"),
             str(row["retention_max_len"] or "-"),
-            row["overflow_policy"],
-            row["owner"] or "-",
+            str(row["overflow_policy"]),
+            str(row["owner"] or "-"),
         )
-    Console(file=command.stdout, width=120).print(table)
+    console(command, 120).print(table)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from typing import Any
 
 import orjson
 from django.core.management.base import BaseCommand, CommandParser
@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from eventbus import cli
 from eventbus.retention import TrimReport, trim
 from eventbus.topics import get_topic, list_topics
 
@@ -33,7 +34,7 @@ def add_arguments(parser: CommandParser) -> None:
 
 def handle(command: BaseCommand, options: dict[str, Any]) -> None:
     topics = [get_topic(options["topic"])] if options["topic"] else list_topics()
-    console = Console(file=cast(IO[str], command.stdout), width=140)
+    console = cli.console(command, 140)
     reports: list[TrimReport] = []
     if len(topics) > PROGRESS_FROM and not options["json"]:
         with Progress(console=console, transient=True) as progress:
