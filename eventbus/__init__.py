@@ -16,6 +16,7 @@ __all__ = [
     "get_topic",
     "publish",
     "publish_many",
+    "publish_on_commit",
     "register_event_type",
 ]
 
@@ -26,6 +27,7 @@ _EXPORTS = {
     "Published": "eventbus.producer",
     "publish": "eventbus.producer",
     "publish_many": "eventbus.producer",
+    "publish_on_commit": "eventbus.outbox",
     "declare_topic": "eventbus.topics",
     "get_topic": "eventbus.topics",
     "register_event_type": "eventbus.schemas",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 
 
@@ -16,6 +18,15 @@ def trim_all_topics() -> int:
 @shared_task(name="eventbus.tasks.relay_outbox", ignore_result=True)
 def relay_outbox() -> int:
     """Publish committed outbox rows that the producers' on-commit hook missed."""
-    from eventbus.outbox import relay_pending
+    from eventbus.outbox import run_relay
 
-    return relay_pending()
+    # Drain in several batches within one beat tick (scheduled every second).
+    return run_relay(until_idle=True, timeout=0.9)
+
+
+@shared_task(name="eventbus.tasks.purge_outbox", ignore_result=True)
+def purge_outbox() -> int:
+    """Delete outbox rows published more than a week ago."""
+    from eventbus.outbox import purge_published
+
+    return purge_published(older_than=timedelta(days=7))

@@ -112,6 +112,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "bus-retention": {"task": "eventbus.tasks.trim_all_topics", "schedule": 60.0},
     "bus-outbox-relay": {"task": "eventbus.tasks.relay_outbox", "schedule": 1.0},
+    "bus-outbox-purge": {"task": "eventbus.tasks.purge_outbox", "schedule": 3600.0},
 }
 
 LOGGING = {
