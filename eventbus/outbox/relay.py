@@ -34,6 +34,7 @@ from eventbus.keys import outbox_lease_key, stream_key
 from eventbus.models import OutboxEvent
 from eventbus.outbox.lease import Lease
 from eventbus.producer import Prepared, Published, write
+from eventbus.streams import server_ms
 
 logger = logging.getLogger("eventbus.outbox")
 
@@ -212,8 +213,7 @@ def claim(
     if not batch:
         return [], False
     with redis_errors("read the Redis server time"):
-        seconds, micros = client.time()
-    attempted = seconds * 1000 + micros // 1000 - CLOCK_MARGIN_MS
+        attempted = server_ms(client) - CLOCK_MARGIN_MS
     # Committed on its own (autocommit) before anything is written to Redis.
     OutboxEvent.objects.using(using).filter(pk__in=[row.pk for row in batch]).update(
         attempted_at_ms=attempted
