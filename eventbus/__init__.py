@@ -5,40 +5,36 @@ Import the public surface from here: ``from eventbus import publish``.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-__all__ = [
-    "Event",
-    "Outgoing",
-    "Position",
-    "Published",
-    "declare_topic",
-    "get_topic",
-    "publish",
-    "publish_many",
-    "publish_on_commit",
-    "register_event_type",
-]
-
 _EXPORTS = {
-    "Event": "eventbus.envelope",
-    "Position": "eventbus.envelope",
-    "Outgoing": "eventbus.producer",
-    "Published": "eventbus.producer",
-    "publish": "eventbus.producer",
-    "publish_many": "eventbus.producer",
-    "publish_on_commit": "eventbus.outbox",
-    "declare_topic": "eventbus.topics",
-    "get_topic": "eventbus.topics",
-    "register_event_type": "eventbus.schemas",
+    "eventbus.envelope": ["Event", "Position"],
+    "eventbus.producer": ["Outgoing", "Published", "publish", "publish_many"],
+    "eventbus.outbox": ["publish_on_commit"],
+    "eventbus.topics": ["declare_topic", "get_topic", "list_topics"],
+    "eventbus.schemas": ["register_event_type", "get_event_type", "event_types"],
+    "eventbus.groups": [
+        "create_group",
+        "delete_group",
+        "ensure_group",
+        "list_groups",
+        "record_positions",
+        "with_group_repair",
+    ],
+    "eventbus.lag": ["group_lag", "topic_lag"],
+    "eventbus.resets": ["ResetTarget", "apply_reset", "plan_reset", "reset_group"],
+    "eventbus.reading": ["read_range", "tail"],
+    "eventbus.retention": ["plan_trim", "trim", "trim_all"],
 }
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: importing eventbus must not import models before Django is set up.
-    module = _EXPORTS.get(name)
+    module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'eventbus' has no attribute {name!r}")
-    from importlib import import_module
-
     return getattr(import_module(module), name)
