@@ -91,7 +91,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
 # One REDIS_URL feeds the bus, Celery and (later) the Channels layer.
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6390/0")
 
 BUS = {
     "REDIS_URL": REDIS_URL,
