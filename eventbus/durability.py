@@ -64,13 +64,20 @@ def check_strict(client: redis.Redis) -> ServerDurability:
     return state
 
 
-def wait_durable(client: redis.Redis, pipe: redis.client.Pipeline) -> None:
-    """Queue the commands on ``pipe`` that make its earlier writes durable."""
+def wait_durable(client: redis.Redis, pipe: redis.client.Pipeline) -> bool:
+    """Queue on ``pipe`` what makes its earlier writes durable; False if nothing.
+
+    Without WAITAOF and replicas nothing is needed: ``check_strict`` made sure
+    the server runs ``appendfsync always``, so its reply follows the fsync.
+    """
     state = check_strict(client)
     if state.has_waitaof:
         pipe.execute_command("WAITAOF", 1, state.replicas, WAIT_TIMEOUT_MS)
-    elif state.replicas:
+        return True
+    if state.replicas:
         pipe.execute_command("WAIT", state.replicas, WAIT_TIMEOUT_MS)
+        return True
+    return False
 
 
 def verify_durable_reply(client: redis.Redis, reply: object) -> None:
