@@ -42,3 +42,8 @@ def outbox_lease_key(alias: str) -> str:
     ``sy:{`` and so never parses as a stream key.
     """
     return f"sy:outbox-lease:{alias}"
+
+
+def redrive_key(topic: str, group: str) -> str:
+    """Return the stream that carries redriven dead letters back to one group."""
+    return f"sy:{{{topic}}}:redrive:{group}"
