@@ -47,3 +47,31 @@ def outbox_lease_key(alias: str) -> str:
 def redrive_key(topic: str, group: str) -> str:
     """Return the stream that carries redriven dead letters back to one group."""
     return f"sy:{{{topic}}}:redrive:{group}"
+
+
+def lease_key(source_key: str, group: str) -> str:
+    """Return the key of one group's lease on one source (partition or redrive).
+
+    Built from the source's own stream key so it shares its hash tag.
+    """
+    return f"{source_key}:lease:{group}"
+
+
+def attempts_key(source_key: str, group: str) -> str:
+    """Return the hash of failed-attempt counts per stream id, for retries."""
+    return f"{source_key}:attempts:{group}"
+
+
+def stats_key(source_key: str, group: str) -> str:
+    """Return the hash of one group's processing counters on one source."""
+    return f"{source_key}:stats:{group}"
+
+
+def members_key(group: str) -> str:
+    """Return the sorted set of a group's live members (score: expiry in ms)."""
+    return f"sy:group:{group}:members"
+
+
+def member_key(group: str, member: str) -> str:
+    """Return the key holding one member's status (JSON, expires with it)."""
+    return f"sy:group:{group}:member:{member}"
