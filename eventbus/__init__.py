@@ -26,6 +26,15 @@ _EXPORTS = {
     "eventbus.resets": ["ResetTarget", "apply_reset", "plan_reset", "reset_group"],
     "eventbus.reading": ["read_range", "tail"],
     "eventbus.retention": ["plan_trim", "trim", "trim_all"],
+    "eventbus.deadletters": [
+        "DeadLetter",
+        "count_dead_letters",
+        "get_dead_letter",
+        "list_dead_letters",
+        "purge",
+        "redrive",
+    ],
+    "eventbus.consumer.subscriptions": ["RetryPolicy", "subscribe"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

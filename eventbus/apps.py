@@ -10,5 +10,6 @@ class EventbusConfig(AppConfig):
     def ready(self) -> None:
         from eventbus import signals  # noqa: F401  (connects cache invalidation)
 
-        # Each service declares its topics and event types in events.py.
-        autodiscover_modules("events")
+        # Each service declares its topics and event types in events.py and
+        # its subscriptions in handlers.py.
+        autodiscover_modules("events", "handlers")

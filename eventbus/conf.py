@@ -21,6 +21,9 @@ class BusSettings:
     max_event_bytes: int
     source: str
     topic_cache_seconds: float
+    lease_ms: int = 8000
+    heartbeat_seconds: float = 2.0
+    batch_size: int = 100
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +56,20 @@ def bus_settings() -> BusSettings:
         max_event_bytes=max_bytes,
         source=raw.get("SOURCE", "/switchyard"),
         topic_cache_seconds=float(raw.get("TOPIC_CACHE_SECONDS", 5.0)),
+        lease_ms=_positive(raw, "LEASE_MS", 8000),
+        heartbeat_seconds=float(raw.get("HEARTBEAT_SECONDS", 2.0)),
+        batch_size=_positive(raw, "BATCH_SIZE", 100),
     )
+
+
+def _positive(raw: dict[str, Any], name: str, default: int) -> int:
+    value = int(raw.get(name, default))
+    if value <= 0:
+        raise ConfigurationError(
+            f"BUS['{name}'] is {value}; it must be a positive whole number "
+            f"(default {default})."
+        )
+    return value
 
 
 @receiver(setting_changed)

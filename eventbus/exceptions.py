@@ -118,3 +118,28 @@ class InvalidRange(ReadError):
 
 class InvalidCursor(ReadError):
     """A paging cursor is corrupt or belongs to another query."""
+
+
+class SubscriptionError(BusError):
+    """A subscription is declared wrongly."""
+
+
+class HandlerTimeout(BaseException):
+    """A handler ran past its subscription's timeout.
+
+    Raised inside the handler's thread by the runtime's watchdog. A
+    BaseException, like KeyboardInterrupt, so a handler's ``except Exception``
+    cannot swallow it and keep running.
+    """
+
+
+class DeadLetterError(BusError):
+    """A dead-letter operation failed."""
+
+
+class DeadLetterNotFound(DeadLetterError):
+    """No dead letter with that id is in the group's dead-letter stream."""
+
+
+class InvalidDeadLetterQuery(DeadLetterError):
+    """A dead-letter id or selection (ids, filters, all) is malformed."""

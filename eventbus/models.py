@@ -154,3 +154,25 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} -> {self.topic}.{self.partition}"
+
+
+class ProcessedEvent(models.Model):
+    """An event a group's handler has processed: written in the handler's transaction.
+
+    A re-delivered event whose record exists is acked without running the
+    handler again (exactly-once effects on this database).
+    """
+
+    group = models.CharField(max_length=100)
+    event_id = models.CharField(max_length=36)
+    processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "event_id"], name="unique_processed"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} by {self.group}"

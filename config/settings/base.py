@@ -102,6 +102,11 @@ BUS = {
     "SOURCE": env("BUS_SOURCE", "/switchyard"),
     # Seconds a process trusts its cached topic table before re-reading it.
     "TOPIC_CACHE_SECONDS": float(env("BUS_TOPIC_CACHE_SECONDS", "5") or 5),
+    # Consumers: a dead worker's partitions move on within LEASE_MS plus one
+    # heartbeat; BATCH_SIZE entries are fetched per source per read.
+    "LEASE_MS": int(env("BUS_LEASE_MS", "8000") or 8000),
+    "HEARTBEAT_SECONDS": float(env("BUS_HEARTBEAT_SECONDS", "2") or 2),
+    "BATCH_SIZE": int(env("BUS_BATCH_SIZE", "100") or 100),
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
@@ -109,10 +114,15 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+HOURLY = 3600.0
 CELERY_BEAT_SCHEDULE = {
     "bus-retention": {"task": "eventbus.tasks.trim_all_topics", "schedule": 60.0},
     "bus-outbox-relay": {"task": "eventbus.tasks.relay_outbox", "schedule": 1.0},
-    "bus-outbox-purge": {"task": "eventbus.tasks.purge_outbox", "schedule": 3600.0},
+    "bus-outbox-purge": {"task": "eventbus.tasks.purge_outbox", "schedule": HOURLY},
+    "bus-idempotency-purge": {
+        "task": "eventbus.tasks.purge_processed",
+        "schedule": HOURLY,
+    },
 }
 
 LOGGING = {

@@ -24,6 +24,8 @@ SUBCOMMANDS = (
     "reset",
     "trim",
     "relay",
+    "dlq",
+    "consume",
 )
 
 

@@ -1,0 +1,100 @@
+"""Running one handler: idempotency record, transaction, timeout watchdog."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+
+from eventbus.consumer.subscriptions import Subscription
+from eventbus.envelope import Event
+from eventbus.exceptions import HandlerTimeout
+from eventbus.models import ProcessedEvent
+
+
+class Watchdog:
+    """Raise ``HandlerTimeout`` in a thread whose handler runs past its deadline.
+
+    One watchdog thread serves one consumer thread. The exception is
+    delivered at the handler's next Python bytecode (PyThreadState_SetAsyncExc),
+    so a handler blocked inside a C call (a socket read without a timeout)
+    is interrupted when that call returns: give clients their own timeouts.
+    """
+
+    def __init__(self, tick: float = 0.05) -> None:
+        self._lock = threading.Lock()
+        self._deadline: float | None = None
+        self._target: int | None = None
+        self._tick = tick
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="bus-watchdog", daemon=True
+        )
+        self._thread.start()
+
+    def arm(self, seconds: float) -> None:
+        with self._lock:
+            self._target = threading.get_ident()
+            self._deadline = time.monotonic() + seconds
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._deadline = None
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._tick):
+            with self._lock:
+                if self._deadline is None or time.monotonic() < self._deadline:
+                    continue
+                self._deadline = None
+                target = self._target
+            if target is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(target), ctypes.py_object(HandlerTimeout)
+                )
+
+
+def already_processed(group: str, event_ids: Iterable[str]) -> set[str]:
+    """Return which of ``event_ids`` the group has a processed record for."""
+    ids = list(event_ids)
+    if not ids:
+        return set()
+    return set(
+        ProcessedEvent.objects.filter(group=group, event_id__in=ids).values_list(
+            "event_id", flat=True
+        )
+    )
+
+
+def run_handler(sub: Subscription, event: Event, watchdog: Watchdog) -> bool:
+    """Run ``sub``'s handler for ``event``; return False if it was a duplicate.
+
+    Raises whatever the handler raised (or ``HandlerTimeout``). With
+    idempotency on, the handler and the processed record commit together,
+    so a re-delivery after a crash between commit and XACK is recognised.
+    """
+    watchdog.arm(sub.timeout)
+    try:
+        if not sub.idempotent:
+            sub.handler(event)
+            return True
+        try:
+            with transaction.atomic():
+                ProcessedEvent.objects.create(group=sub.group, event_id=event.id)
+                sub.handler(event)
+        except IntegrityError:
+            # Another owner (one whose lease lapsed mid-batch) committed it.
+            if ProcessedEvent.objects.filter(
+                group=sub.group, event_id=event.id
+            ).exists():
+                return False
+            raise
+        return True
+    finally:
+        watchdog.disarm()
