@@ -30,3 +30,15 @@ def purge_outbox() -> int:
     from eventbus.outbox import purge_published
 
     return purge_published(older_than=timedelta(days=7))
+
+
+@shared_task(name="eventbus.tasks.purge_processed", ignore_result=True)
+def purge_processed() -> int:
+    """Forget idempotency records older than a week (re-deliveries come sooner)."""
+    from django.utils import timezone
+
+    from eventbus.models import ProcessedEvent
+
+    cutoff = timezone.now() - timedelta(days=7)
+    deleted, _ = ProcessedEvent.objects.filter(processed_at__lt=cutoff).delete()
+    return deleted
