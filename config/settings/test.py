@@ -14,3 +14,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # (crash tests, real workers) can open the same test database.
     (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}  # noqa: F405
+
+# Handlers that let the runtime tests drive real consumers (and workers).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.consumer_app"]  # noqa: F405

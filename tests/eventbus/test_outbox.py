@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import signal
 import subprocess
 import sys
@@ -14,11 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
@@ -41,6 +38,7 @@ from eventbus.outbox.lease import Lease
 from eventbus.outbox.relay import claim, write_rows
 from eventbus.schemas import unregister_event_type
 from tests.eventbus.outbox_child import TOPIC, TYPE, register
+from tests.processes import child_env
 
 pytestmark = [pytest.mark.db_heavy, pytest.mark.django_db(transaction=True)]
 
@@ -161,44 +159,13 @@ def test_bad_input_raises_at_the_call_and_writes_no_row(topic, bus, settings):
     assert log_events(bus) == []
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        name = str(db["NAME"])
-        if connection.is_in_memory_db():
-            pytest.fail(
-                "The SQLite test database is in memory, so a child process cannot "
-                "open it; set DATABASES['default']['TEST']['NAME'] to a file."
-            )
-        return f"sqlite:///{name}"
-    if db["ENGINE"].endswith("postgresql"):
-        auth = quote(db["USER"] or "")
-        if db["PASSWORD"]:
-            auth += ":" + quote(db["PASSWORD"])
-        return (
-            f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-            f"/{db['NAME']}"
-        )
-    pytest.fail(f"No DATABASE_URL form for {db['ENGINE']} in this test.")
-
-
-def _child_env() -> dict[str, str]:
-    """Environment for a child process that shares the test database and Redis."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(),
-        "TEST_REDIS_URL": settings.BUS["REDIS_URL"],
-    }
-
-
 @pytest.mark.slow
 def test_process_killed_right_after_commit_still_publishes_once(topic, bus):
     """A producer that dies after COMMIT, before any relay, loses no event."""
     child = subprocess.run(
         [sys.executable, "-m", "tests.eventbus.outbox_child"],
         cwd=ROOT,
-        env=_child_env(),
+        env=child_env(),
         capture_output=True,
         timeout=60,
     )
@@ -388,7 +355,7 @@ def test_cli_relay_with_timeout_exits_when_another_relay_is_busy(topic, bus):
 @pytest.mark.slow
 def test_cli_relay_daemon_publishes_new_rows_and_stops_on_sigterm(topic, bus):
     """`manage.py bus relay` keeps relaying new rows and exits cleanly on SIGTERM."""
-    env = _child_env()
+    env = child_env()
     enqueue(2)
     relay = subprocess.Popen(
         [sys.executable, "manage.py", "bus", "relay", "--poll-interval", "0.05"],
