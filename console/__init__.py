@@ -1,1 +1,1 @@
-"""The operator console: live dashboard, Channels consumers, REST API (issues 5 and 6)."""
+"""The operator console: live dashboard, Channels consumers, REST API (issues 5, 6)."""
