@@ -21,7 +21,7 @@ from tests.eventbus.consumer_helpers import (
     wait_until,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_heavy]
 
 
 @pytest.fixture

@@ -21,7 +21,11 @@ from tests.eventbus.consumer_helpers import (
 )
 from tests.processes import ROOT, CeleryWorker
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.db_heavy,
+]
 
 GROUP = "probe-a"
 LEASE_MS = 3000
