@@ -23,14 +23,18 @@ def get_redis(url: str | None = None) -> redis.Redis:
         with _lock:
             client = _clients.get(url)
             if client is None:
-                client = redis.Redis.from_url(
-                    url,
-                    health_check_interval=30,
-                    socket_connect_timeout=5,
-                    socket_keepalive=True,
-                )
-                _clients[url] = client
+                client = _clients[url] = new_redis(url)
     return client
+
+
+def new_redis(url: str | None = None) -> redis.Redis:
+    """Return a client with a pool of its own (for a long-lived consumer thread)."""
+    return redis.Redis.from_url(
+        url or bus_settings().redis_url,
+        health_check_interval=30,
+        socket_connect_timeout=5,
+        socket_keepalive=True,
+    )
 
 
 def reset_clients() -> None:

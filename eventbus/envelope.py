@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -79,9 +78,12 @@ class Position(NamedTuple):
         return {"topic": self.topic, "partition": self.partition, "id": self.stream_id}
 
 
-@dataclass(frozen=True)
-class Event:
-    """One CloudEvent plus, once read from the log, its position."""
+class Event(NamedTuple):
+    """One CloudEvent plus, once read from the log, its position.
+
+    Immutable like a frozen dataclass but built several times faster: every
+    consumed event is decoded into one on the consumer's hot path.
+    """
 
     id: str
     source: str
@@ -111,19 +113,20 @@ class Event:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], position: Position | None = None) -> Event:
+        get = raw.get
         return cls(
-            id=raw["id"],
-            source=raw["source"],
-            type=raw["type"],
-            time=raw["time"],
-            data=raw.get("data"),
-            subject=raw.get("subject"),
-            partitionkey=raw.get("partitionkey"),
-            traceparent=raw.get("traceparent"),
-            dataschema=raw.get("dataschema"),
-            specversion=raw.get("specversion", SPECVERSION),
-            datacontenttype=raw.get("datacontenttype", CONTENT_TYPE),
-            position=position,
+            raw["id"],
+            raw["source"],
+            raw["type"],
+            raw["time"],
+            get("data"),
+            get("subject"),
+            get("partitionkey"),
+            get("traceparent"),
+            get("dataschema"),
+            get("specversion", SPECVERSION),
+            get("datacontenttype", CONTENT_TYPE),
+            position,
         )
 
     @classmethod

@@ -35,6 +35,9 @@ class SourceState:
     buffer: deque[Entry] = field(default_factory=deque)
     pending_cursor: str | None = "0-0"  # reading own pending entries; None: done
     retry_at: float = 0.0  # monotonic time before which the head is not retried
+    # Failed attempts per stream id: (attempts, first failure ms). Loaded once
+    # when the source is taken over (this member is then its only writer).
+    failures: dict[str, tuple[int, int]] | None = None
 
     def ready(self, now: float) -> bool:
         return bool(self.buffer) and now >= self.retry_at
@@ -70,6 +73,14 @@ class BatchProcessor:
         self.subs = subs
         self.watchdog = watchdog
         self._types: dict[str, EventType | None] = {}
+        self._routes: dict[tuple[str, str], Subscription | None] = {}
+
+    def route(self, topic: str, event_type: str) -> Subscription | None:
+        """Return the subscription for an event type (cached: fnmatch is slow)."""
+        key = (topic, event_type)
+        if key not in self._routes:
+            self._routes[key] = route(self.subs[topic], event_type)
+        return self._routes[key]
 
     def process(self, state: SourceState) -> Outcome:
         """Handle buffered entries in order until one fails; commit what is done."""
@@ -86,17 +97,17 @@ class BatchProcessor:
                 e.id
                 for e in events
                 if isinstance(e, Event)
-                and (sub := route(self.subs[source.topic], e.type))
+                and (sub := self.route(source.topic, e.type))
                 and sub.idempotent
             ),
         )
-        failures = self._failures(source)
+        failures = self._failures(state)
         for (sid, fields), event in zip(entries, events, strict=True):
             if not isinstance(event, Event):  # undecodable or invalid: no retry helps
                 letters.append(self._letter(source, sid, fields, event, 1, None))
                 done.append(sid)
                 continue
-            sub = route(self.subs[source.topic], event.type)
+            sub = self.route(source.topic, event.type)
             if sub is None:
                 outcome.skipped += 1
                 done.append(sid)
@@ -140,6 +151,8 @@ class BatchProcessor:
             done.append(sid)
         outcome.dead = len(letters)
         self._commit(source, done, cleared, letters, outcome)
+        for sid in cleared:
+            failures.pop(sid, None)
         for _ in done:
             state.buffer.popleft()
         if len(done) == len(entries):
@@ -183,14 +196,14 @@ class BatchProcessor:
             self._types[uri] = found
         return self._types[uri]
 
-    def _failures(self, source: Source) -> dict[str, tuple[int, int]]:
-        raw = self.client.hgetall(attempts_key(source.key, self.group))
-        failures: dict[str, tuple[int, int]] = {}
-        for key, value in raw.items():
-            sid = text(key)
-            attempts, _, first = text(value).partition(":")
-            failures[sid] = (int(attempts), int(first))
-        return failures
+    def _failures(self, state: SourceState) -> dict[str, tuple[int, int]]:
+        if state.failures is None:
+            raw = self.client.hgetall(attempts_key(state.source.key, self.group))
+            state.failures = {}
+            for key, value in raw.items():
+                attempts, _, first = text(value).partition(":")
+                state.failures[text(key)] = (int(attempts), int(first))
+        return state.failures
 
     def _record_failure(
         self, source: Source, sid: str, failures: dict[str, tuple[int, int]]

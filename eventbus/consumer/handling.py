@@ -22,12 +22,13 @@ class Watchdog:
     delivered at the handler's next Python bytecode (PyThreadState_SetAsyncExc),
     so a handler blocked inside a C call (a socket read without a timeout)
     is interrupted when that call returns: give clients their own timeouts.
+    Arming is one attribute write (atomic in CPython), cheap enough for
+    every event; a deadline that passes just as the handler returns can
+    still fire, and the runtime then treats that event as failed (retried).
     """
 
     def __init__(self, tick: float = 0.05) -> None:
-        self._lock = threading.Lock()
-        self._deadline: float | None = None
-        self._target: int | None = None
+        self._armed: tuple[int, float] | None = None
         self._tick = tick
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -36,28 +37,25 @@ class Watchdog:
         self._thread.start()
 
     def arm(self, seconds: float) -> None:
-        with self._lock:
-            self._target = threading.get_ident()
-            self._deadline = time.monotonic() + seconds
+        self._armed = (threading.get_ident(), time.monotonic() + seconds)
 
     def disarm(self) -> None:
-        with self._lock:
-            self._deadline = None
+        self._armed = None
 
     def close(self) -> None:
         self._stop.set()
 
     def _run(self) -> None:
         while not self._stop.wait(self._tick):
-            with self._lock:
-                if self._deadline is None or time.monotonic() < self._deadline:
-                    continue
-                self._deadline = None
-                target = self._target
-            if target is not None:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(target), ctypes.py_object(HandlerTimeout)
-                )
+            armed = self._armed
+            if armed is None or time.monotonic() < armed[1]:
+                continue
+            if self._armed is not armed:
+                continue  # disarmed (or re-armed for the next event) meanwhile
+            self._armed = None
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(armed[0]), ctypes.py_object(HandlerTimeout)
+            )
 
 
 def already_processed(group: str, event_ids: Iterable[str]) -> set[str]:

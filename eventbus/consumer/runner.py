@@ -16,12 +16,13 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import redis
 from django.db import close_old_connections, connections
 
-from eventbus.client import get_redis
+from eventbus.client import get_redis, new_redis
 from eventbus.conf import bus_settings
 from eventbus.consumer.batch import BatchProcessor, Outcome, SourceState
 from eventbus.consumer.handling import Watchdog
@@ -88,8 +89,12 @@ class GroupConsumer:
         backoff = 0.1
         membership: Membership | None = None
         try:
+            client = self._client or new_redis()
+            # Entries come back as Redis sent them: redis-py's generic
+            # parsing of every entry's field list costs more than the
+            # handling of a no-op handler (see bench/consume.py).
+            client.set_response_callback("XREADGROUP", _unparsed)
             while not self._stop.is_set():
-                client = self._client or get_redis()
                 try:
                     membership = Membership(
                         client, self.group, self.member, self.lease_ms
@@ -234,9 +239,7 @@ class GroupConsumer:
                 continue
             key = state.source.key
             reply = self._xreadgroup(client, {key: state.pending_cursor}, None)
-            rows = [
-                (text(sid), fields) for _, found in reply or [] for sid, fields in found
-            ]
+            rows = [(sid, fields) for _, sid, fields in _rows(reply)]
             if not rows:
                 state.pending_cursor = None
                 continue
@@ -264,9 +267,10 @@ class GroupConsumer:
             self._stop.wait(block_ms / 1000)
             return
         reply = self._xreadgroup(client, streams, block_ms)
-        by_key = {state.source.key: state for state in self.states.values()}
-        for key, entries in _entries(reply).items():
-            by_key[key].buffer.extend(entries)
+        by_key = {state.source.key: state.buffer for state in self.states.values()}
+        for key, sid, fields in _rows(reply):
+            if fields is not None:  # '>' never yields a trimmed entry; be safe
+                by_key[key].append((sid, fields))
 
     def _xreadgroup(
         self, client: redis.Redis, streams: dict[Any, Any], block: int | None
@@ -297,10 +301,23 @@ class GroupConsumer:
         return {"host": socket.gethostname(), "pid": os.getpid(), **vars(self.totals)}
 
 
-def _entries(reply: Any) -> dict[str, list[tuple[str, dict[bytes, bytes]]]]:
-    out: dict[str, list[tuple[str, dict[bytes, bytes]]]] = {}
-    for key, entries in reply or []:
-        out[text(key)] = [
-            (text(sid), fields) for sid, fields in entries if fields is not None
-        ]
-    return out
+def _unparsed(response: Any, **options: Any) -> Any:
+    return response
+
+
+def _fields(raw: list[bytes] | None) -> dict[bytes, bytes] | None:
+    if raw is None:  # the entry was trimmed while pending
+        return None
+    if len(raw) == 2:  # the usual partition entry: just the envelope
+        return {raw[0]: raw[1]}
+    return dict(zip(raw[::2], raw[1::2], strict=True))
+
+
+def _rows(reply: Any) -> Iterator[tuple[str, str, dict[bytes, bytes] | None]]:
+    """Yield ``(stream key, entry id, fields)`` from a raw XREADGROUP reply."""
+    # RESP3 (redis-py 8's default) answers a map; RESP2 a list of pairs.
+    pairs = reply.items() if isinstance(reply, dict) else reply or []
+    for key, entries in pairs:
+        name = text(key)
+        for sid, raw in entries:
+            yield name, text(sid), _fields(raw)
