@@ -12,8 +12,8 @@ from rich.table import Table
 from eventbus import cli
 from eventbus.client import get_redis
 from eventbus.keys import outbox_lease_key
+from eventbus.leases import lease_holder
 from eventbus.outbox import outbox_backlog, run_relay
-from eventbus.outbox.lease import lease_holder
 
 HELP = (
     "Publish committed outbox events (publish_on_commit) to the log. Runs until "

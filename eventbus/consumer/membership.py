@@ -21,21 +21,8 @@ import orjson
 import redis
 
 from eventbus.keys import lease_key, member_key, members_key
+from eventbus.leases import RELEASE, RENEW
 from eventbus.streams import server_ms, text
-
-# Renew only a lease that is still ours; release likewise.
-_RENEW = """
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("DEL", KEYS[1])
-end
-return 0
-"""
 
 
 def new_member_id() -> str:
@@ -83,8 +70,8 @@ class Membership:
         self.member = member
         self.lease_ms = lease_ms
         self.owned: set[Source] = set()
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(RENEW)
+        self._release = client.register_script(RELEASE)
         self.started_ms = int(time.time() * 1000)
 
     def heartbeat(self) -> list[str]:

@@ -31,8 +31,8 @@ from django.utils import timezone
 from eventbus.client import get_redis, redis_errors
 from eventbus.envelope import FIELD
 from eventbus.keys import outbox_lease_key, stream_key
+from eventbus.leases import Lease
 from eventbus.models import OutboxEvent
-from eventbus.outbox.lease import Lease
 from eventbus.producer import Prepared, Published, write
 from eventbus.streams import server_ms
 

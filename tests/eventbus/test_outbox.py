@@ -25,6 +25,7 @@ from eventbus.client import get_redis
 from eventbus.envelope import Event
 from eventbus.exceptions import EventTooLarge, SchemaViolation, UnknownEventType
 from eventbus.keys import outbox_lease_key, stream_key
+from eventbus.leases import Lease
 from eventbus.models import OutboxEvent
 from eventbus.outbox import enqueue as outbox_enqueue
 from eventbus.outbox import (
@@ -34,7 +35,6 @@ from eventbus.outbox import (
     relay_pending,
     run_relay,
 )
-from eventbus.outbox.lease import Lease
 from eventbus.outbox.relay import claim, write_rows
 from eventbus.schemas import unregister_event_type
 from tests.eventbus.outbox_child import TOPIC, TYPE, register

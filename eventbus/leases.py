@@ -3,7 +3,9 @@
 ``SET key token NX PX ttl`` takes it; renewal and release are compare-and-set
 Lua scripts, so a holder whose lease expired and was taken by another process
 can neither extend nor delete the new holder's lease. A holder that dies
-(SIGKILL, lost host) blocks others for at most ``ttl_ms``.
+(SIGKILL, lost host) blocks others for at most ``ttl_ms``. The outbox relay
+holds one ``Lease``; consumer-group members renew many at once with the same
+scripts (``eventbus.consumer.membership``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import redis
 from eventbus.client import redis_errors
 from eventbus.exceptions import LeaseLost
 
-_RENEW = """
+RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
 
-_RELEASE = """
+RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -54,7 +56,7 @@ class Lease:
     def renew(self) -> None:
         """Extend the lease to a full ``ttl_ms``, or raise ``LeaseLost``."""
         with redis_errors(f"renew the lease {self.key}"):
-            renewed = self.client.eval(_RENEW, 1, self.key, self.token, self.ttl_ms)
+            renewed = self.client.eval(RENEW, 1, self.key, self.token, self.ttl_ms)
         if not renewed:
             self.held = False
             raise LeaseLost(
@@ -70,7 +72,7 @@ class Lease:
             return
         self.held = False
         with redis_errors(f"release the lease {self.key}"):
-            self.client.eval(_RELEASE, 1, self.key, self.token)
+            self.client.eval(RELEASE, 1, self.key, self.token)
 
 
 def lease_holder(client: redis.Redis, key: str) -> str | None:
