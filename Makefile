@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 
-.PHONY: help setup demo test lint bench clean distclean
+.PHONY: help setup demo test lint bench bench-consume clean distclean
 
 help:
 	@echo "make demo       set up, create the demo login, start every Procfile process"
@@ -12,6 +12,7 @@ help:
 	@echo "make setup      virtualenv + pinned deps, Redis, migrate, bus sync"
 	@echo "make lint       ruff check and format check"
 	@echo "make bench      publish benchmark (bench/README.md)"
+	@echo "make bench-consume  consumer benchmark, about 3 minutes (bench/README.md)"
 	@echo "make clean      stop the local Redis; delete var/ data, caches, bench output"
 	@echo "make distclean  clean, and delete the virtualenv"
 
@@ -32,6 +33,10 @@ lint:
 
 bench: setup
 	$(PY) bench/publish.py $(ARGS)
+
+# ARGS go to the script, e.g. make bench-consume ARGS="--no-postgres --profile".
+bench-consume: setup
+	$(PY) bench/consume.py $(ARGS)
 
 clean:
 	@bash scripts/redis.sh stop

@@ -1,0 +1,1 @@
+"""The consumer benchmark's topics, event types and no-op handlers."""
