@@ -74,6 +74,10 @@ class BatchProcessor:
         self.watchdog = watchdog
         self._types: dict[str, EventType | None] = {}
         self._routes: dict[tuple[str, str], Subscription | None] = {}
+        self.idempotent_topics = {
+            topic: any(sub.idempotent for sub in topic_subs)
+            for topic, topic_subs in subs.items()
+        }
 
     def route(self, topic: str, event_type: str) -> Subscription | None:
         """Return the subscription for an event type (cached: fnmatch is slow)."""
@@ -91,15 +95,19 @@ class BatchProcessor:
         letters = []
         entries = list(state.buffer)
         events = [self._decode(source, sid, fields) for sid, fields in entries]
-        seen = already_processed(
-            self.group,
-            (
-                e.id
-                for e in events
-                if isinstance(e, Event)
-                and (sub := self.route(source.topic, e.type))
-                and sub.idempotent
-            ),
+        seen = (
+            already_processed(
+                self.group,
+                (
+                    e.id
+                    for e in events
+                    if isinstance(e, Event)
+                    and (sub := self.route(source.topic, e.type))
+                    and sub.idempotent
+                ),
+            )
+            if self.idempotent_topics.get(source.topic)
+            else set()
         )
         failures = self._failures(state)
         for (sid, fields), event in zip(entries, events, strict=True):
@@ -118,7 +126,7 @@ class BatchProcessor:
                 continue
             started = time.perf_counter()
             try:
-                run_handler(sub, event, self.watchdog)
+                ran = run_handler(sub, event, self.watchdog)
             except (Exception, HandlerTimeout) as exc:
                 outcome.failed += 1
                 attempts, first_ms = self._record_failure(source, sid, failures)
@@ -144,8 +152,11 @@ class BatchProcessor:
                 cleared.append(sid)
                 done.append(sid)
                 continue
-            outcome.processed += 1
-            outcome.latency_us += int((time.perf_counter() - started) * 1e6)
+            if ran:
+                outcome.processed += 1
+                outcome.latency_us += int((time.perf_counter() - started) * 1e6)
+            else:  # another owner committed it first (its lease had lapsed)
+                outcome.duplicates += 1
             if sid in failures:
                 cleared.append(sid)
             done.append(sid)
