@@ -11,7 +11,12 @@ from typing import Any
 
 import redis
 
-from eventbus.consumer.handling import Watchdog, already_processed, run_handler
+from eventbus.consumer.handling import (
+    Watchdog,
+    already_processed,
+    run_handler,
+    run_together,
+)
 from eventbus.consumer.membership import Source
 from eventbus.consumer.subscriptions import Subscription, route
 from eventbus.deadletters import add_dead_letter, dead_letter_from
@@ -110,6 +115,24 @@ class BatchProcessor:
             else set()
         )
         failures = self._failures(state)
+        jobs = [
+            (sid, sub, event)
+            for (sid, _), event in zip(entries, events, strict=True)
+            if isinstance(event, Event)
+            and (sub := self.route(source.topic, event.type))
+            and not (sub.idempotent and event.id in seen)
+        ]
+        injected: tuple[str, BaseException] | None = None
+        if len(jobs) > 1 and all(sub.idempotent for _, sub, _ in jobs):
+            together = run_together([(sub, ev) for _, sub, ev in jobs], self.watchdog)
+            if together.latencies_us is not None:
+                outcome.processed = len(jobs)
+                outcome.latency_us = sum(together.latencies_us)
+                return self._finish_all(state, entries, events, seen, failures, outcome)
+            if together.failed_index is not None and together.error is not None:
+                # Count the failure once, where it happened; the events before
+                # it were rolled back and run again one by one below.
+                injected = (jobs[together.failed_index][0], together.error)
         for (sid, fields), event in zip(entries, events, strict=True):
             if not isinstance(event, Event):  # undecodable or invalid: no retry helps
                 letters.append(self._letter(source, sid, fields, event, 1, None))
@@ -126,6 +149,8 @@ class BatchProcessor:
                 continue
             started = time.perf_counter()
             try:
+                if injected is not None and injected[0] == sid:
+                    raise injected[1]
                 ran = run_handler(sub, event, self.watchdog)
             except (Exception, HandlerTimeout) as exc:
                 outcome.failed += 1
@@ -168,6 +193,35 @@ class BatchProcessor:
             state.buffer.popleft()
         if len(done) == len(entries):
             state.retry_at = 0.0
+        return outcome
+
+    def _finish_all(
+        self,
+        state: SourceState,
+        entries: list[Entry],
+        events: list[Event | Exception],
+        seen: set[str],
+        failures: dict[str, tuple[int, int]],
+        outcome: Outcome,
+    ) -> Outcome:
+        """Commit a batch whose handlers all ran in one transaction."""
+        source = state.source
+        letters = []
+        for (sid, fields), event in zip(entries, events, strict=True):
+            if not isinstance(event, Event):
+                letters.append(self._letter(source, sid, fields, event, 1, None))
+            elif (sub := self.route(source.topic, event.type)) is None:
+                outcome.skipped += 1
+            elif sub.idempotent and event.id in seen:
+                outcome.duplicates += 1
+        done = [sid for sid, _ in entries]
+        cleared = [sid for sid in done if sid in failures]
+        outcome.dead = len(letters)
+        self._commit(source, done, cleared, letters, outcome)
+        for sid in cleared:
+            failures.pop(sid, None)
+        state.buffer.clear()
+        state.retry_at = 0.0
         return outcome
 
     def _decode(

@@ -6,6 +6,7 @@ import ctypes
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
@@ -96,3 +97,46 @@ def run_handler(sub: Subscription, event: Event, watchdog: Watchdog) -> bool:
         return True
     finally:
         watchdog.disarm()
+
+
+@dataclass(frozen=True)
+class Together:
+    """The outcome of ``run_together``: latencies, or the first failure."""
+
+    latencies_us: list[int] | None = None  # per job, when all committed
+    failed_index: int | None = None  # the job that raised (None: the commit did)
+    error: BaseException | None = None
+
+
+def run_together(
+    jobs: list[tuple[Subscription, Event]], watchdog: Watchdog
+) -> Together:
+    """Run idempotent handlers in one transaction with one insert of their records.
+
+    One commit per batch instead of one per event: 7x (SQLite) to 18x
+    (PostgreSQL) less database time per event (bench/README.md, consume).
+    If anything raises, everything is rolled back and the caller goes event
+    by event; side effects outside the database belong in
+    ``transaction.on_commit`` so that a rolled-back run leaves none.
+    """
+    latencies: list[int] = []
+    failed: int | None = None
+    try:
+        with transaction.atomic():
+            for index, (sub, event) in enumerate(jobs):
+                started = time.perf_counter()
+                watchdog.arm(sub.timeout)
+                try:
+                    sub.handler(event)
+                except (Exception, HandlerTimeout):
+                    failed = index
+                    raise
+                finally:
+                    watchdog.disarm()
+                latencies.append(int((time.perf_counter() - started) * 1e6))
+            ProcessedEvent.objects.bulk_create(
+                [ProcessedEvent(group=s.group, event_id=e.id) for s, e in jobs]
+            )
+    except (Exception, HandlerTimeout) as exc:
+        return Together(failed_index=failed, error=exc)
+    return Together(latencies_us=latencies)

@@ -11,6 +11,7 @@ from eventbus.deadletters import list_dead_letters, redrive
 from eventbus.exceptions import UnknownGroup
 from eventbus.keys import members_key, redrive_key, stats_key, stream_key
 from eventbus.lag import group_lag
+from eventbus.models import ProcessedEvent
 from eventbus.resets import ResetTarget, reset_group
 from tests.consumer_app.events import OTHER_TYPE, PROBE_HAPPENED, PROBE_TOPIC
 from tests.eventbus.consumer_helpers import (
@@ -51,6 +52,8 @@ def test_events_are_handled_once_each_in_per_key_order(probe, bus):
         wait_until(lambda: backlog("probe-a") == 0, what="lag 0")
     assert_per_key_order(handled("probe-a"))
     assert stats(bus, "probe-a", "processed") == 200
+    # Batches commit their handlers and processed records together.
+    assert ProcessedEvent.objects.filter(group="probe-a").count() == 200
 
 
 def test_unknown_types_are_acked_and_counted_not_crashed_on(probe, bus):
