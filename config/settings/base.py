@@ -35,6 +35,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "eventbus",
+    # The retail services (docs/retail.md): one app each, talking only
+    # through events.
+    "services.checkout",
+    "services.inventory",
+    "services.shipping",
+    "services.contact",
 ]
 
 MIDDLEWARE = [
