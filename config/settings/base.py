@@ -131,6 +131,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Customer notifications (services.contact): files under var/mail by default;
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend plus Django's
+# EMAIL_HOST/EMAIL_PORT/... settings send real mail.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "shop@switchyard.invalid")
+
+# Each service's slow side work runs on its own queue, in its own worker.
+CELERY_TASK_ROUTES = {
+    "shipping.*": {"queue": "shipping"},
+    "inventory.*": {"queue": "inventory"},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
