@@ -138,6 +138,11 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailB
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "shop@switchyard.invalid")
 
+# The simulated carrier (services.shipping): seconds from shipment to
+# dispatch and from dispatch to delivery.
+SHIPPING_DISPATCH_SECONDS = float(env("SHIPPING_DISPATCH_SECONDS", "2") or 2)
+SHIPPING_DELIVERY_SECONDS = float(env("SHIPPING_DELIVERY_SECONDS", "3") or 3)
+
 # Each service's slow side work runs on its own queue, in its own worker.
 CELERY_TASK_ROUTES = {
     "shipping.*": {"queue": "shipping"},
