@@ -8,7 +8,16 @@ them with ``celery -A config worker --bus-group <group>`` (or
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers
+    from eventbus.consumer.runner import GroupConsumer
+    from eventbus.consumer.subscriptions import (
+        RetryPolicy,
+        Subscription,
+        subscribe,
+        subscriptions,
+    )
 
 _WHERE = {
     "RetryPolicy": "eventbus.consumer.subscriptions",
@@ -17,7 +26,7 @@ _WHERE = {
     "subscriptions": "eventbus.consumer.subscriptions",
     "GroupConsumer": "eventbus.consumer.runner",
 }
-__all__ = sorted(_WHERE)
+__all__ = ["GroupConsumer", "RetryPolicy", "Subscription", "subscribe", "subscriptions"]
 
 
 def __getattr__(name: str) -> Any:
