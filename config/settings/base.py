@@ -125,6 +125,7 @@ CELERY_BEAT_SCHEDULE = {
     "bus-retention": {"task": "eventbus.tasks.trim_all_topics", "schedule": 60.0},
     "bus-outbox-relay": {"task": "eventbus.tasks.relay_outbox", "schedule": 1.0},
     "bus-outbox-purge": {"task": "eventbus.tasks.purge_outbox", "schedule": HOURLY},
+    "inventory-restock-low": {"task": "inventory.restock_low", "schedule": 60.0},
     "bus-idempotency-purge": {
         "task": "eventbus.tasks.purge_processed",
         "schedule": HOURLY,
