@@ -1,9 +1,12 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from eventbus.views import metrics
+from services.checkout.urls import api_urls, shop_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),
+    path("shop/", include((shop_urls, "checkout"))),
+    path("api/v1/shop/", include((api_urls, "checkout-api"))),
 ]
