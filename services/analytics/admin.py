@@ -1,0 +1,37 @@
+"""The lake's bookkeeping in the admin: read-only, since only actions change it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from services.analytics.models import LakeCursor, LakeFile, StagedEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(LakeFile)
+class LakeFileAdmin(ReadOnlyAdmin):
+    list_display = ("path", "topic", "date", "partition", "rows", "created_at")
+    list_filter = ("topic", "date")
+
+
+@admin.register(LakeCursor)
+class LakeCursorAdmin(ReadOnlyAdmin):
+    list_display = ("topic", "partition", "last_id", "updated_at")
+    list_filter = ("topic",)
+
+
+@admin.register(StagedEvent)
+class StagedEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "topic", "partition", "type", "time", "staged_at")
+    list_filter = ("topic", "type")

@@ -1,0 +1,89 @@
+"""The lake's bookkeeping: staged events, per-partition cursors, written files.
+
+Events are staged one row per event by the handlers (exactly once by event
+id), then written to Parquet in batches by ``lake_flush``, which deletes the
+staged rows, advances the cursors and registers the files in one
+transaction. Stream ids are kept as (ms, seq) integers so that the database
+orders and compares them correctly.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class StagedEvent(models.Model):
+    """An event received but not yet written to the lake."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    topic = models.CharField(max_length=100)
+    partition = models.PositiveIntegerField()
+    stream_ms = models.BigIntegerField()
+    stream_seq = models.BigIntegerField()
+    type = models.CharField(max_length=200)
+    source = models.CharField(max_length=500)
+    subject = models.CharField(max_length=500, null=True, blank=True)
+    partitionkey = models.CharField(max_length=500, null=True, blank=True)
+    dataschema = models.CharField(max_length=500, null=True, blank=True)
+    time = models.DateTimeField()
+    # The JSON text itself, not a JSONField: jsonb would reorder keys, and the
+    # lake must hold the same bytes whether written here or by rebuild_day.
+    data = models.TextField()
+    staged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["topic", "partition", "stream_ms", "stream_seq"],
+                name="analytics_staged_pos",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.stream_ms}-{self.stream_seq}"
+
+
+class LakeCursor(models.Model):
+    """The last stream id of a partition written to the lake."""
+
+    topic = models.CharField(max_length=100)
+    partition = models.PositiveIntegerField()
+    last_ms = models.BigIntegerField(default=0)
+    last_seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "partition"], name="analytics_cursor_unique"
+            )
+        ]
+
+    @property
+    def last_id(self) -> str:
+        return f"{self.last_ms}-{self.last_seq}"
+
+    def __str__(self) -> str:
+        return f"{self.topic}/{self.partition} at {self.last_id}"
+
+
+class LakeFile(models.Model):
+    """One Parquet file of the lake (path relative to ANALYTICS_LAKE_PATH)."""
+
+    topic = models.CharField(max_length=100)
+    date = models.DateField()
+    partition = models.PositiveIntegerField()
+    path = models.CharField(max_length=500, unique=True)
+    rows = models.PositiveIntegerField()
+    first_stream_id = models.CharField(max_length=40)
+    last_stream_id = models.CharField(max_length=40)
+    first_time = models.DateTimeField()
+    last_time = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["topic", "date", "partition", "first_stream_id"]
+        indexes = [models.Index(fields=["topic", "date"], name="analytics_file_day")]
+
+    def __str__(self) -> str:
+        return self.path
