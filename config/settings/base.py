@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "services.inventory",
     "services.shipping",
     "services.contact",
+    "services.analytics",
+    "services.retail",  # operator commands: seed, simulate, check
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,7 @@ CELERY_BEAT_SCHEDULE = {
     "bus-outbox-relay": {"task": "eventbus.tasks.relay_outbox", "schedule": 1.0},
     "bus-outbox-purge": {"task": "eventbus.tasks.purge_outbox", "schedule": HOURLY},
     "inventory-restock-low": {"task": "inventory.restock_low", "schedule": 60.0},
+    "analytics-flush-lake": {"task": "analytics.flush_lake", "schedule": 10.0},
     "bus-idempotency-purge": {
         "task": "eventbus.tasks.purge_processed",
         "schedule": HOURLY,
@@ -149,7 +152,11 @@ SHIPPING_DELIVERY_SECONDS = float(env("SHIPPING_DELIVERY_SECONDS", "3") or 3)
 CELERY_TASK_ROUTES = {
     "shipping.*": {"queue": "shipping"},
     "inventory.*": {"queue": "inventory"},
+    "analytics.*": {"queue": "analytics"},
 }
+
+# The analytics data lake: Parquet files partitioned by topic and date.
+ANALYTICS_LAKE_PATH = env("ANALYTICS_LAKE_PATH", str(BASE_DIR / "var" / "lake"))
 
 LOGGING = {
     "version": 1,
