@@ -54,9 +54,12 @@ def child_env(**extra: str) -> dict[str, str]:
 class CeleryWorker:
     """A real ``celery worker --bus-group`` process, as the Procfile runs it."""
 
-    def __init__(self, name: str, group: str, log_dir: Path, **env: str) -> None:
+    def __init__(
+        self, name: str, group: str, log_dir: Path, queues: str = "celery", **env: str
+    ) -> None:
         self.name = name
         self.group = group
+        self.queues = queues
         self.log = log_dir / f"{name}.log"
         self.env = child_env(**env)
         self.process: subprocess.Popen[bytes] | None = None
@@ -77,6 +80,8 @@ class CeleryWorker:
                     self.group,
                     "--concurrency",
                     "1",
+                    "-Q",
+                    self.queues,
                     "--without-gossip",
                     "--without-mingle",
                     "-l",
