@@ -38,16 +38,21 @@ class TopicAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
 
-class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rows that change only through actions (which also publish the events)."""
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(EventSchema)
-class EventSchemaAdmin(_ReadOnly):
+class EventSchemaAdmin(ReadOnlyAdmin):
     list_display = ("type", "version", "topic", "producer", "registered_at")
     list_filter = ("topic", "producer")
     search_fields = ("type", "description")
@@ -69,14 +74,14 @@ class EventSchemaAdmin(_ReadOnly):
 
 
 @admin.register(ConsumerGroup)
-class ConsumerGroupAdmin(_ReadOnly):
+class ConsumerGroupAdmin(ReadOnlyAdmin):
     list_display = ("name", "topic", "start", "created_at")
     list_filter = ("topic",)
     search_fields = ("name", "topic")
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(_ReadOnly):
+class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = (
         "event_id",
         "topic",

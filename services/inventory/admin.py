@@ -6,24 +6,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from eventbus.admin import ReadOnlyAdmin
 from services.inventory.actions import stock_restock
 from services.inventory.exceptions import InventoryError
 from services.inventory.models import Reservation, StockItem
 
 ADMIN_RESTOCK_QTY = 100
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Rows change only through actions, which also publish the events."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(StockItem)
