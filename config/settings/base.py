@@ -130,6 +130,7 @@ CELERY_BEAT_SCHEDULE = {
     "bus-outbox-purge": {"task": "eventbus.tasks.purge_outbox", "schedule": HOURLY},
     "inventory-restock-low": {"task": "inventory.restock_low", "schedule": 60.0},
     "analytics-flush-lake": {"task": "analytics.flush_lake", "schedule": 10.0},
+    "analytics-close-windows": {"task": "analytics.close_windows", "schedule": 30.0},
     "bus-idempotency-purge": {
         "task": "eventbus.tasks.purge_processed",
         "schedule": HOURLY,

@@ -13,3 +13,7 @@ class InvalidLakeRequest(AnalyticsError):
 
 class LakeConfigError(AnalyticsError):
     """ANALYTICS_LAKE_PATH is unusable."""
+
+
+class InvalidWindowInput(AnalyticsError):
+    """An event fed to the windows lacks a field or has a malformed one."""

@@ -87,3 +87,73 @@ class LakeFile(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class MinuteStats(models.Model):
+    """One minute of the order stream, keyed by event time (UTC minute start)."""
+
+    minute = models.DateTimeField(unique=True)
+    orders = models.PositiveIntegerField(default=0)
+    revenue_cents = models.BigIntegerField(default=0)
+    cancellations = models.PositiveIntegerField(default=0)
+    stock_outs = models.PositiveIntegerField(default=0)
+    # Set once analytics.window_closed went out for this minute.
+    closed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["minute"]
+
+    def __str__(self) -> str:
+        return f"{self.minute.isoformat()}: {self.orders} orders"
+
+
+class SkuMinute(models.Model):
+    """Units of one SKU ordered in one minute (event time)."""
+
+    minute = models.DateTimeField()
+    sku = models.CharField(max_length=100)
+    qty = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "sku"], name="analytics_sku_minute_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute.isoformat()} {self.sku} x{self.qty}"
+
+
+class BoughtTogether(models.Model):
+    """How many orders held both SKUs (``sku_a < sku_b``)."""
+
+    sku_a = models.CharField(max_length=100)
+    sku_b = models.CharField(max_length=100)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku_a", "sku_b"], name="analytics_bought_together_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sku_a__lt=models.F("sku_b")),
+                name="analytics_bought_together_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_a} + {self.sku_b}: {self.count}"
+
+
+class SeenOrder(models.Model):
+    """What the windows already counted of an order, so replays add nothing."""
+
+    order_id = models.CharField(max_length=100, unique=True)
+    placed = models.BooleanField(default=False)
+    cancelled = models.BooleanField(default=False)
+    stocked_out = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.order_id
