@@ -10,15 +10,21 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import orjson
+import pyarrow.parquet as pq
 from django.db.models import Count
 
 from eventbus.client import get_redis
 from eventbus.consumer.subscriptions import subscriptions
+from eventbus.envelope import FIELD
 from eventbus.exceptions import UnknownTopic
+from eventbus.keys import stream_key
 from eventbus.lag import topic_lag
 from eventbus.models import OutboxEvent
 from eventbus.streams import stream_state
 from eventbus.topics import get_topic
+from services.analytics.lake import lake_root
+from services.analytics.models import LakeFile, StagedEvent
 from services.checkout.models import Order, OrderStatus
 from services.contact.models import Notification
 from services.inventory.models import Reservation, StockItem
@@ -229,12 +235,50 @@ def check_shipments() -> list[Problem]:
     ]
 
 
+def check_lake() -> list[Problem]:
+    """Every event in the log is in the lake (or staged for it) exactly once.
+
+    Events the log no longer holds (trimmed by retention) are not judged.
+    """
+    problems: list[Problem] = []
+    client = get_redis()
+    for topic in TOPICS:
+        try:
+            partitions = get_topic(topic).partition_ids
+        except UnknownTopic:
+            continue
+        in_log: set[str] = set()
+        for p in partitions:
+            for _, fields in client.xrange(stream_key(topic, p)):
+                in_log.add(orjson.loads(fields[FIELD])["id"])
+        kept: Counter[str] = Counter()
+        for path in set(
+            LakeFile.objects.filter(topic=topic).values_list("path", flat=True)
+        ):
+            table = pq.read_table(lake_root() / path, columns=["id"])
+            kept.update(table.column("id").to_pylist())
+        kept.update(
+            StagedEvent.objects.filter(topic=topic).values_list("event_id", flat=True)
+        )
+        problems += [
+            Problem("lake", event_id, f"{topic} event archived {n} times")
+            for event_id, n in kept.items()
+            if n > 1
+        ]
+        problems += [
+            Problem("lake", event_id, f"{topic} event missing from the lake")
+            for event_id in sorted(in_log - set(kept))
+        ]
+    return problems
+
+
 CHECKS: tuple[Callable[[], list[Problem]], ...] = (
     check_orders,
     check_reservations,
     check_stock,
     check_notifications,
     check_shipments,
+    check_lake,
 )
 
 
