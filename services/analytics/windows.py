@@ -70,27 +70,24 @@ def window_record_order(
 
 def window_record_cancel(*, order_id: str, at: str) -> bool:
     """Count an order's cancellation in the minute of ``at``; False if counted."""
-    minute = _minute_of(at, order_id)
-    with transaction.atomic():
-        seen = _seen(order_id)
-        if seen.cancelled:
-            return False
-        seen.cancelled = True
-        seen.save(update_fields=["cancelled"])
-        _bump_minute(minute, cancellations=1)
-    return True
+    return _count_once(order_id, at, flag="cancelled", counter="cancellations")
 
 
 def window_record_stock_out(*, order_id: str, at: str) -> bool:
     """Count an order rejected for lack of stock in the minute of ``at``."""
+    return _count_once(order_id, at, flag="stocked_out", counter="stock_outs")
+
+
+def _count_once(order_id: str, at: str, *, flag: str, counter: str) -> bool:
+    """Add 1 to ``counter`` of ``at``'s minute unless the order's ``flag`` is set."""
     minute = _minute_of(at, order_id)
     with transaction.atomic():
         seen = _seen(order_id)
-        if seen.stocked_out:
+        if getattr(seen, flag):
             return False
-        seen.stocked_out = True
-        seen.save(update_fields=["stocked_out"])
-        _bump_minute(minute, stock_outs=1)
+        setattr(seen, flag, True)
+        seen.save(update_fields=[flag])
+        _bump_minute(minute, **{counter: 1})
     return True
 
 
