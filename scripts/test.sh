@@ -19,6 +19,9 @@ PG_URL="${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/switchyard}"
 # make every publish on the non-AOF test Redis fail.
 unset BUS_DURABILITY BUS_MAX_EVENT_BYTES
 
+# The browser tests (tests/e2e) drive Debian's chromium.
+bash "$ROOT/scripts/browser.sh" ensure
+
 RESULTS="$ROOT/var/test-results"
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/*.xml

@@ -13,7 +13,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not pytest-django's in-memory default, so that child processes
     # (crash tests, real workers) can open the same test database.
     (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}  # noqa: F405
+    # TEST_SQLITE_NAME lets two suites run side by side on one checkout.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": env("TEST_SQLITE_NAME", str(BASE_DIR / "var" / "test.sqlite3"))  # noqa: F405
+    }
 
 # Handlers that let the runtime tests drive real consumers (and workers).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.consumer_app"]  # noqa: F405
