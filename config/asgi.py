@@ -1,11 +1,17 @@
+"""ASGI entry point for Daphne: HTTP through Django, WebSockets through Channels."""
+
 import os
 
-from django.conf import settings
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-application = get_asgi_application()
-if settings.DEBUG:
-    # Daphne serves no static files; in development Django does (admin CSS).
-    application = ASGIStaticFilesHandler(application)
+# Django first: the routing below imports models.
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from console.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {"http": django_application, "websocket": URLRouter(websocket_urlpatterns)}
+)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("shop/", include((shop_urls, "checkout"))),
     path("api/v1/shop/", include((api_urls, "checkout-api"))),
+    path("", include("console.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -128,6 +129,64 @@ class CeleryWorker:
         assert self.process is not None
         self.process.terminate()
         return self.process.wait(timeout)
+
+    def tail(self, lines: int = 40) -> str:
+        if not self.log.exists():
+            return "(no log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+class DaphneServer:
+    """A real ``daphne config.asgi:application`` process, as the Procfile runs it."""
+
+    def __init__(self, log_dir: Path, **env: str) -> None:
+        from tests.conftest import free_port
+
+        self.port = free_port()
+        self.log = log_dir / f"daphne-{self.port}.log"
+        self.env = child_env(**env)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> DaphneServer:
+        daphne = shutil.which("daphne", path=str(Path(sys.executable).parent))
+        assert daphne, "daphne is not installed in this virtualenv"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    daphne,
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "config.asgi:application",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"daphne exited:\n{self.tail()}"
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"daphne did not listen on {self.port}:\n{self.tail()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
 
     def tail(self, lines: int = 40) -> str:
         if not self.log.exists():

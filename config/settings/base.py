@@ -28,6 +28,8 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1") or "").split(",")
 
 INSTALLED_APPS = [
+    # First, so that runserver serves ASGI (WebSockets) the way Daphne does.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -35,7 +37,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "channels",
     "eventbus",
+    "console",
     # The retail services (docs/retail.md): one app each, talking only
     # through events.
     "services.checkout",
@@ -48,12 +52,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every asset is served by the app itself: the console works offline.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "console.middleware.BusDownMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -68,12 +75,14 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context.console",
             ],
         },
     },
 ]
 
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 # SQLite under var/ unless DATABASE_URL points at a real deployment (PostgreSQL).
 DATABASES = {
@@ -98,8 +107,16 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve straight from the app and static/ folders; production.py turns this
+# off and serves what collectstatic gathered instead.
+WHITENOISE_USE_FINDERS = True
 
-# One REDIS_URL feeds the bus, Celery and (later) the Channels layer.
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:overview"
+LOGOUT_REDIRECT_URL = "console:login"
+
+# One REDIS_URL feeds the bus, Celery and the Channels layer.
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6390/0")
 
 BUS = {
@@ -116,6 +133,25 @@ BUS = {
     "LEASE_MS": int(env("BUS_LEASE_MS", "8000") or 8000),
     "HEARTBEAT_SECONDS": float(env("BUS_HEARTBEAT_SECONDS", "2") or 2),
     "BATCH_SIZE": int(env("BUS_BATCH_SIZE", "100") or 100),
+}
+
+
+def channel_layers(redis_url: str) -> dict[str, dict[str, object]]:
+    """Channels' layer on the bus's Redis (only small control messages use it)."""
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url]},
+        }
+    }
+
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
+
+# The operator console (console/): how often the per-process sampler reads
+# positions and lag from Redis, whatever the number of open dashboards.
+CONSOLE = {
+    "SAMPLE_SECONDS": float(env("CONSOLE_SAMPLE_SECONDS", "0.5") or 0.5),
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

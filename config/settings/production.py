@@ -20,3 +20,11 @@ if not env("REDIS_URL"):
     )
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Assets come from collectstatic (scripts/setup.sh runs it), hashed and compressed.
+WHITENOISE_USE_FINDERS = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}

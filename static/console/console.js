@@ -1,0 +1,87 @@
+/* One WebSocket per browser tab: the server pushes; the page never polls.
+ *
+ * SY.on(kind, fn)      call fn(message) for every server message of that kind
+ * SY.send(message)     send a JSON message (queued until the socket is open)
+ * SY.watch(feed)       ask for a sampled feed ("overview", "groups", ...);
+ *                      re-sent after every reconnect
+ * SY.state             the latest sample, kept current by merge patches
+ *                      (RFC 7386: a null value deletes the key)
+ */
+(function () {
+  "use strict";
+  const handlers = {};
+  const watched = new Set();
+  const pending = [];
+  let socket = null;
+  let delay = 500;
+
+  function mergePatch(target, patch) {
+    if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+    if (target === null || typeof target !== "object" || Array.isArray(target)) target = {};
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete target[key];
+      else target[key] = mergePatch(target[key], value);
+    }
+    return target;
+  }
+
+  function emit(kind, message) {
+    for (const fn of handlers[kind] || []) {
+      try { fn(message); } catch (err) { console.error("console handler for", kind, err); }
+    }
+  }
+
+  function setLive(on) {
+    const badge = document.getElementById("live");
+    if (!badge) return;
+    badge.textContent = on ? "live" : "reconnecting";
+    badge.classList.toggle("on", on);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/ws/console/`);
+    socket.onopen = function () {
+      delay = 500;
+      setLive(true);
+      if (watched.size) socket.send(JSON.stringify({ op: "watch", feeds: [...watched] }));
+      emit("open", {});
+      while (pending.length) socket.send(pending.shift());
+    };
+    socket.onmessage = function (frame) {
+      const message = JSON.parse(frame.data);
+      if (message.kind === "sample") {
+        SY.state = message.full ? message.data : mergePatch(SY.state, message.data);
+        emit("sample", message);
+      } else {
+        emit(message.kind, message);
+      }
+    };
+    socket.onclose = function (event) {
+      setLive(false);
+      emit("close", { code: event.code, reason: event.reason });
+      if (event.code === 4401 || event.code === 4403) return; // logged out: no retry
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 10000);
+    };
+  }
+
+  const SY = {
+    state: {},
+    on(kind, fn) { (handlers[kind] = handlers[kind] || []).push(fn); },
+    send(message) {
+      const text = JSON.stringify(message);
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(text);
+      else pending.push(text);
+    },
+    watch(feed) {
+      watched.add(feed);
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ op: "watch", feeds: [...watched] }));
+      }
+    },
+    mergePatch,
+  };
+  window.SY = SY;
+  if (document.body.dataset.role && document.body.dataset.role !== "none") connect();
+})();
