@@ -1,11 +1,17 @@
-"""The lake's bookkeeping in the admin: read-only, since only actions change it."""
+"""The lake's and the windows' bookkeeping in the admin: read-only (actions only)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from services.analytics.models import LakeCursor, LakeFile, StagedEvent
+from services.analytics.models import (
+    LakeCursor,
+    LakeFile,
+    MinuteStats,
+    PublishedWindow,
+    StagedEvent,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,3 +41,15 @@ class LakeCursorAdmin(ReadOnlyAdmin):
 class StagedEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "topic", "partition", "type", "time", "staged_at")
     list_filter = ("topic", "type")
+
+
+@admin.register(MinuteStats)
+class MinuteStatsAdmin(ReadOnlyAdmin):
+    list_display = ("minute", "orders", "revenue_cents", "closed", "too_late")
+    list_filter = ("closed",)
+
+
+@admin.register(PublishedWindow)
+class PublishedWindowAdmin(ReadOnlyAdmin):
+    list_display = ("window", "start", "end", "revision", "published_at")
+    list_filter = ("window",)

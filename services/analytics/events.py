@@ -16,17 +16,29 @@ TOP_SKUS_5M = "top_skus_5m"
 
 _STR = {"type": "string"}
 
-SCHEMAS: dict[str, dict[str, Any]] = {
-    WINDOW_CLOSED: {
-        "type": "object",
-        "required": ["window", "start", "end", "metrics"],
-        "properties": {
-            "window": _STR,
-            "start": {"type": "string", "format": "date-time"},
-            "end": {"type": "string", "format": "date-time"},
-            "metrics": {"type": "object"},
-        },
+_WINDOW_CLOSED_V1: dict[str, Any] = {
+    "type": "object",
+    "required": ["window", "start", "end", "metrics"],
+    "properties": {
+        "window": _STR,
+        "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "metrics": {"type": "object"},
     },
+}
+# v2 only adds the optional 'revision', so every v1 event stays valid (the
+# compatibility check of register_event_type and `bus sync`); absent means 1.
+_WINDOW_CLOSED_V2: dict[str, Any] = {
+    **_WINDOW_CLOSED_V1,
+    "properties": {
+        **_WINDOW_CLOSED_V1["properties"],
+        "revision": {"type": "integer", "minimum": 1},
+    },
+}
+
+# Every version of each type, oldest first; publish uses the newest.
+SCHEMAS: dict[str, dict[int, dict[str, Any]]] = {
+    WINDOW_CLOSED: {1: _WINDOW_CLOSED_V1, 2: _WINDOW_CLOSED_V2},
 }
 
 DESCRIPTIONS = {
@@ -35,7 +47,9 @@ DESCRIPTIONS = {
         "name). 'orders_per_minute': orders, revenue_cents, cancellations, "
         "stock_outs of one minute; 'top_skus_5m': skus, the top 5 SKUs by "
         "units over the 5 minutes ending at 'end'. Start inclusive, end "
-        "exclusive, ISO 8601 UTC."
+        "exclusive, ISO 8601 UTC. 'revision' (v2): 1 when the window first "
+        "closes, +1 for each correction a late event caused; the newest "
+        "revision of a (window, start) replaces the earlier ones."
     ),
 }
 
@@ -45,11 +59,13 @@ declare_topic(
     owner="analytics",
     description="Derived events of analytics: closed stream windows.",
 )
-for _type, _schema in SCHEMAS.items():
-    register_event_type(
-        _type,
-        topic=TOPIC,
-        schema=_schema,
-        producer="analytics",
-        description=DESCRIPTIONS[_type],
-    )
+for _type, _versions in SCHEMAS.items():
+    for _version, _schema in sorted(_versions.items()):
+        register_event_type(
+            _type,
+            topic=TOPIC,
+            schema=_schema,
+            version=_version,
+            producer="analytics",
+            description=DESCRIPTIONS[_type],
+        )

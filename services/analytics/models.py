@@ -5,6 +5,10 @@ id), then written to Parquet in batches by ``lake_flush``, which deletes the
 staged rows, advances the cursors and registers the files in one
 transaction. Stream ids are kept as (ms, seq) integers so that the database
 orders and compares them correctly.
+
+The windows: per-minute counts by event time, SKU units, bought-together
+pairs, what each order already counted, and the last revision published of
+each window (windows.py, closing.py).
 """
 
 from __future__ import annotations
@@ -99,12 +103,41 @@ class MinuteStats(models.Model):
     stock_outs = models.PositiveIntegerField(default=0)
     # Set once analytics.window_closed went out for this minute.
     closed = models.BooleanField(default=False)
+    # Changed by an event within LATENESS since the last window_close_due: the
+    # published windows covering the minute are recomputed on the next close.
+    dirty = models.BooleanField(default=False)
+    # Events applied to this minute later than LATENESS that changed an
+    # already published window: in the tables, never re-published.
+    too_late = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["minute"]
 
     def __str__(self) -> str:
         return f"{self.minute.isoformat()}: {self.orders} orders"
+
+
+class PublishedWindow(models.Model):
+    """The last revision of a window sent as analytics.window_closed, with figures."""
+
+    window = models.CharField(max_length=50)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    revision = models.PositiveIntegerField(default=1)
+    metrics = models.JSONField()
+    published_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["end", "window"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["window", "start"], name="analytics_published_window_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["end"], name="analytics_published_end")]
+
+    def __str__(self) -> str:
+        return f"{self.window} {self.start.isoformat()} r{self.revision}"
 
 
 class SkuMinute(models.Model):

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from services.analytics.actions import lake_flush
-from services.analytics.windows import window_close_due
+from services.analytics.closing import window_close_due
 
 
 @shared_task(name="analytics.flush_lake", ignore_result=True)
@@ -17,5 +17,5 @@ def flush_lake() -> int:
 
 @shared_task(name="analytics.close_windows", ignore_result=True)
 def close_windows() -> int:
-    """Publish the stream windows that are due; return how many minutes closed."""
+    """Publish due windows and corrections; return how many minutes closed."""
     return window_close_due(now=timezone.now())

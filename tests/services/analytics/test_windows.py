@@ -10,6 +10,7 @@ from eventbus import publish
 from eventbus.envelope import Event, Position, new_event_id
 from eventbus.resets import ResetTarget, reset_group
 from eventbus.testing import capture_events
+from services.analytics.closing import window_close_due
 from services.analytics.events import TOP_SKUS_5M, WINDOW_CLOSED
 from services.analytics.exceptions import InvalidWindowInput
 from services.analytics.handlers import on_event
@@ -22,7 +23,6 @@ from services.analytics.models import (
 )
 from services.analytics.windows import (
     bought_with,
-    window_close_due,
     window_record_cancel,
     window_record_order,
     window_record_stock_out,
@@ -167,6 +167,7 @@ def test_close_due_publishes_each_due_minute_once(analytics_topic):
         "window": "orders_per_minute",
         "start": "2025-01-01T12:00:00+00:00",
         "end": "2025-01-01T12:01:00+00:00",
+        "revision": 1,
         "metrics": {
             "orders": 1,
             "revenue_cents": 200,
@@ -178,6 +179,7 @@ def test_close_due_publishes_each_due_minute_once(analytics_topic):
         "window": TOP_SKUS_5M,
         "start": "2025-01-01T11:59:00+00:00",
         "end": "2025-01-01T12:04:00+00:00",
+        "revision": 1,
         "metrics": {"skus": [{"sku": "B", "qty": 5}, {"sku": "A", "qty": 2}]},
     }
     assert [e.partitionkey for e in captured.events][:2] == [
