@@ -1,11 +1,18 @@
-"""Admin for checkout: customers, products, and orders with their lines."""
+"""Admin for checkout: customers, products, carts and orders with their lines."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from services.checkout.models import Customer, Order, OrderLine, Product
+from services.checkout.models import (
+    Cart,
+    CartLine,
+    Customer,
+    Order,
+    OrderLine,
+    Product,
+)
 
 
 @admin.register(Customer)
@@ -57,6 +64,32 @@ class OrderAdmin(admin.ModelAdmin):
         "placed_at",
         "updated_at",
     ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class CartLineInline(admin.TabularInline):
+    model = CartLine
+    fields = ["sku", "qty"]
+    readonly_fields = ["sku", "qty"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    """Carts are read-only here: only the cart actions change or check them out."""
+
+    list_display = ["id", "status", "customer", "order", "created_at", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "customer__id", "customer__email", "order__id"]
+    date_hierarchy = "created_at"
+    inlines = [CartLineInline]
+    readonly_fields = ["id", "status", "customer", "order", "created_at", "updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -25,6 +25,9 @@ from rest_framework.views import APIView
 
 from services.checkout.actions import order_cancel, order_place
 from services.checkout.exceptions import (
+    CartInvalid,
+    CartNotFound,
+    CartNotOpen,
     CheckoutError,
     OrderInvalid,
     OrderNotCancellable,
@@ -43,6 +46,9 @@ _CHECKOUT_ERRORS: dict[type[CheckoutError], tuple[int, str, str]] = {
     OrderInvalid: (422, "order-invalid", "The order cannot be placed"),
     OrderNotCancellable: (409, "order-not-cancellable", "Too late to cancel"),
     OrderNotFound: (404, "not-found", "No such order"),
+    CartInvalid: (422, "cart-invalid", "The cart cannot be changed or checked out"),
+    CartNotFound: (404, "not-found", "No such cart or cart line"),
+    CartNotOpen: (409, "cart-checked-out", "The cart was already checked out"),
 }
 
 _API_ERRORS: dict[type[exceptions.APIException], tuple[str, str]] = {

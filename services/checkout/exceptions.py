@@ -25,3 +25,15 @@ class CustomerInvalid(CheckoutError):
 
 class ProductInvalid(CheckoutError):
     """A product upsert was refused (bad SKU, name or price)."""
+
+
+class CartInvalid(CheckoutError):
+    """A cart change or checkout was refused (unknown SKU, bad qty, empty cart)."""
+
+
+class CartNotFound(CheckoutError):
+    """A request names a cart, or a line of a cart, that does not exist."""
+
+
+class CartNotOpen(CheckoutError):
+    """The cart was already checked out; it can no longer change."""

@@ -1,4 +1,4 @@
-"""Checkout's own data: customers, the catalogue it sells from, orders."""
+"""Checkout's own data: customers, the catalogue it sells from, carts, orders."""
 
 from __future__ import annotations
 
@@ -84,6 +84,68 @@ class OrderLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "sku"], name="one_line_per_sku")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.qty} x {self.sku}"
+
+
+class CartStatus(models.TextChoices):
+    OPEN = "open"
+    CHECKED_OUT = "checked_out"
+
+
+class Cart(models.Model):
+    """What a shopper means to buy; checking it out places one order.
+
+    The customer is known only at checkout (the storefront asks for the email
+    then), so it stays empty while the cart is open.
+    """
+
+    id = models.CharField(max_length=40, primary_key=True)  # "cart-" + random hex
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="carts",
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(
+        max_length=20, choices=CartStatus.choices, default=CartStatus.OPEN
+    )
+    order = models.OneToOneField(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="cart",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class CartLine(models.Model):
+    """One SKU in a cart; prices are read from the catalogue when shown or placed."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64)
+    qty = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cart", "sku"], name="one_cart_line_per_sku"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(qty__gte=1), name="cart_line_qty_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,15 @@ class PlaceOrderSerializer(serializers.Serializer):
     )
 
 
+class SetQtySerializer(serializers.Serializer):
+    qty = StrictIntegerField(min_value=0, max_value=MAX_QTY)
+
+
+class CheckoutSerializer(serializers.Serializer):
+    # A customer id ("c-0001") or a registered email address.
+    customer = StrictCharField(max_length=254)
+
+
 class CancelSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=500)
 

@@ -1,8 +1,12 @@
 """Realistic checkout traffic: orders, some cancellations, some bad requests.
 
-Everything goes through checkout's actions (``order_place``, ``order_cancel``),
-exactly as the storefront would; stock-outs happen by themselves when popular
-SKUs run out, and malformed requests must be refused by the actions.
+Everything goes through checkout's actions, exactly as the storefront and
+the shop API would: about half of the orders are placed directly
+(``order_place``), the others through a cart (``cart_open``, ``cart_add``,
+sometimes a changed quantity or a removed line, ``cart_checkout``).
+Stock-outs happen by themselves when popular SKUs run out, and malformed
+requests (including checking out an empty cart) must be refused by the
+actions.
 """
 
 from __future__ import annotations
@@ -16,6 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.checkout.actions import order_cancel, order_place
+from services.checkout.carts import (
+    cart_add,
+    cart_checkout,
+    cart_open,
+    cart_remove,
+    cart_set_qty,
+)
 from services.checkout.exceptions import CheckoutError, OrderNotCancellable
 from services.checkout.models import Customer, Order, Product
 
@@ -26,7 +37,10 @@ MALFORMED_SHARE = 0.03
 ZIPF_EXPONENT = 1.1
 # Cancel among the last orders only: customers change their minds quickly.
 RECENT = 50
-MALFORMED_KINDS = ("unknown_sku", "qty_zero", "empty")
+MALFORMED_KINDS = ("unknown_sku", "qty_zero", "empty", "empty_cart")
+# Orders placed through a cart, and of those, carts changed before checkout.
+CART_SHARE = 0.5
+CART_CHANGE_SHARE = 0.3
 CANCEL_REASONS = ("changed my mind", "found it cheaper", "ordered twice")
 
 
@@ -39,6 +53,8 @@ class Stats:
     """What the simulator did; ``rejected`` counts refusals by reason."""
 
     placed: int = 0
+    # Of the orders placed, how many went through a cart.
+    placed_via_cart: int = 0
     cancelled: int = 0
     cancel_refused: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
@@ -112,9 +128,26 @@ class Simulator:
         count = self.rng.choices((1, 2, 3, 4), weights=(50, 30, 15, 5))[0]
         skus = set(self.rng.choices(self.skus, weights=self.weights, k=count))
         lines = [(sku, self.rng.choices((1, 2, 3), (80, 15, 5))[0]) for sku in skus]
-        order = order_place(customer=self.rng.choice(self.customers), lines=lines)
+        customer = self.rng.choice(self.customers)
+        if self.rng.random() < CART_SHARE:
+            order = self._through_cart(customer, lines)
+            self.stats.placed_via_cart += 1
+        else:
+            order = order_place(customer=customer, lines=lines)
         self.stats.placed += 1
         self.recent.append(order.id)
+
+    def _through_cart(self, customer: Customer, lines: list[tuple[str, int]]) -> Order:
+        cart = cart_open()
+        for sku, qty in lines:
+            cart_add(cart=cart, sku=sku, qty=qty)
+        if self.rng.random() < CART_CHANGE_SHARE:
+            sku, _ = self.rng.choice(lines)
+            if len(lines) > 1 and self.rng.random() < 0.3:
+                cart_remove(cart=cart, sku=sku)
+            else:
+                cart_set_qty(cart=cart, sku=sku, qty=self.rng.choice((1, 2, 3)))
+        return cart_checkout(cart=cart, customer=customer)
 
     def _cancel(self) -> None:
         order_id = self.rng.choice(self.recent)
@@ -133,9 +166,14 @@ class Simulator:
             "unknown_sku": [("NO-SUCH-SKU", 1)],
             "qty_zero": [(self.rng.choice(self.skus), 0)],
             "empty": [],
+            "empty_cart": [],
         }[kind]
+        customer = self.rng.choice(self.customers)
         try:
-            order_place(customer=self.rng.choice(self.customers), lines=lines)
+            if kind == "empty_cart":
+                cart_checkout(cart=cart_open(), customer=customer)
+            else:
+                order_place(customer=customer, lines=lines)
         except CheckoutError:
             self.stats.rejected[kind] += 1
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from services.checkout.models import Order
+from services.checkout.models import Cart, Order
 from services.retail import simulator
 from services.retail.seed import seed
 from services.retail.simulator import Simulator, run, zipf_weights
@@ -31,8 +31,26 @@ def test_two_seconds_place_orders_and_count_every_request(seeded) -> None:
     assert Order.objects.filter(status="cancelled").count() == stats.cancelled
 
 
+def test_about_half_the_orders_go_through_carts(seeded) -> None:
+    """Each order placed via a cart is the order of exactly one checked-out cart."""
+    sim = Simulator(seed=11)
+    for _ in range(80):
+        sim.step()
+    stats = sim.stats
+    assert not stats.errors and not stats.malformed_accepted
+    assert 0.3 * stats.placed < stats.placed_via_cart < 0.7 * stats.placed
+    checked_out = Cart.objects.filter(status="checked_out")
+    assert checked_out.count() == stats.placed_via_cart
+    assert not checked_out.filter(order__isnull=True).exists()
+    # A cart's order holds the cart's lines (some changed before checkout).
+    for cart in checked_out.select_related("order"):
+        cart_lines = [(x.sku, x.qty) for x in cart.lines.all()]
+        assert cart_lines == [(x.sku, x.qty) for x in cart.order.lines.all()]
+    assert Order.objects.count() == stats.placed
+
+
 def test_malformed_requests_are_refused_and_write_nothing(seeded, monkeypatch) -> None:
-    """Unknown SKUs, qty 0 and empty orders are counted as rejected, not placed."""
+    """Unknown SKUs, qty 0, empty orders and empty carts are rejected, not placed."""
     monkeypatch.setattr(simulator, "MALFORMED_SHARE", 1.0)
     sim = Simulator(seed=1)
     for _ in range(30):
@@ -82,6 +100,7 @@ def test_command_prints_summary(seeded, capsys) -> None:
     call_command("simulate", "--rate", "20", "--duration", "1", "--seed", "2")
     out = capsys.readouterr().out
     assert "orders placed" in out and "actual rate" in out
+    assert "of them through a cart" in out
 
 
 def test_command_needs_seeded_shop(topics) -> None:

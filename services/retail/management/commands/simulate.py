@@ -61,6 +61,7 @@ def summary(stats: Stats) -> Table:
     """Return the end-of-run table: what was done, refused, and the real rate."""
     table = Table("what", "count", title="Simulated traffic")
     table.add_row("orders placed", str(stats.placed))
+    table.add_row("  of them through a cart", str(stats.placed_via_cart))
     table.add_row("orders cancelled", str(stats.cancelled))
     table.add_row("cancellations refused (too late)", str(stats.cancel_refused))
     for reason, count in sorted(stats.rejected.items()):
