@@ -10,7 +10,7 @@ help:
 	@echo "make demo       set up, create the demo login, start every Procfile process"
 	@echo "make test       set up, run the suite on SQLite, then db_heavy tests on PostgreSQL"
 	@echo "make setup      virtualenv + pinned deps, Redis, migrate, bus sync"
-	@echo "make lint       ruff check and format check"
+	@echo "make lint       ruff check and format check, mypy --strict on eventbus/"
 	@echo "make bench      publish benchmark (bench/README.md)"
 	@echo "make bench-consume  consumer benchmark, about 3 minutes (bench/README.md)"
 	@echo "make clean      stop the local Redis; delete var/ data, caches, bench output"
@@ -30,6 +30,7 @@ lint:
 	@bash scripts/setup.sh --deps-only
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 bench: setup
 	$(PY) bench/publish.py $(ARGS)
