@@ -33,7 +33,15 @@ def console(request: HttpRequest) -> dict[str, Any]:
         "can_administer": role >= Role.ADMIN,
         "console_nav": _nav() if role >= Role.VIEWER else [],
         "console_banners": _banners() if role >= Role.VIEWER else [],
+        "console_alerts_firing": _alerts_firing() if role >= Role.VIEWER else [],
     }
+
+
+def _alerts_firing() -> list[dict[str, Any]]:
+    # One indexed query per page; the list is short (one alert per rule).
+    from console.alerts import firing_summary
+
+    return firing_summary()
 
 
 def _banners() -> list[dict[str, str]]:

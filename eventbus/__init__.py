@@ -35,6 +35,8 @@ _EXPORTS = {
         "redrive",
     ],
     "eventbus.consumer.subscriptions": ["RetryPolicy", "subscribe"],
+    "eventbus.ownership": ["partition_owners"],
+    "eventbus.metrics": ["source_stats"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -97,17 +97,26 @@ def select_partitions(
 
 
 def matcher(
-    types: str | Sequence[str] | None, key: str | None, subject: str | None
+    types: str | Sequence[str] | None,
+    key: str | None,
+    subject: str | None,
+    text: str | None = None,
 ) -> Callable[[Event], bool]:
-    """Return a predicate for the filters: type patterns (fnmatch), key, subject."""
+    """Return a predicate for the filters: type patterns, key, subject, text.
+
+    ``text`` matches case-insensitively anywhere in the JSON of the data.
+    """
     patterns = [types] if isinstance(types, str) else list(types or [])
+    needle = text.casefold() if text else None
 
     def match(event: Event) -> bool:
         if patterns and not any(fnmatchcase(event.type, p) for p in patterns):
             return False
         if key is not None and event.partitionkey != key:
             return False
-        return subject is None or event.subject == subject
+        if subject is not None and event.subject != subject:
+            return False
+        return needle is None or needle in orjson.dumps(event.data).decode().casefold()
 
     return match
 
@@ -177,6 +186,7 @@ def read_range(
     types: str | Sequence[str] | None = None,
     key: str | None = None,
     subject: str | None = None,
+    text: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
     reverse: bool = False,
@@ -189,10 +199,11 @@ def read_range(
     overlap; each is ms since the epoch, a datetime (naive = UTC) or a stream
     id such as ``"1700000000000-0"``, applied to every partition. ``types``
     are fnmatch patterns ("order.*"); ``key`` reads only the key's partition
-    and keeps events with that partition key; ``subject`` matches exactly.
-    ``reverse`` returns newest first. A page may hold fewer than ``limit``
-    events when filters skip many (at most ``scan_limit`` entries are read
-    per call): keep reading while ``next_cursor`` is not None.
+    and keeps events with that partition key; ``subject`` matches exactly;
+    ``text`` is a case-insensitive substring of the data's JSON. ``reverse``
+    returns newest first. A page may hold fewer than ``limit`` events when
+    filters skip many (at most ``scan_limit`` entries are read per call):
+    keep reading while ``next_cursor`` is not None.
     """
     if limit < 1 or scan_limit < 1:
         raise InvalidRange(
@@ -203,7 +214,19 @@ def read_range(
     low = to_stream_id(start, "start") if start is not None else None
     high = to_stream_id(end, "end") if end is not None else None
     patterns = sorted([types] if isinstance(types, str) else set(types or []))
-    query = _fingerprint(info.name, low, high, parts, patterns, key, subject, reverse)
+    # Text joins the fingerprint only when given: cursors of queries without
+    # it stay valid across this addition.
+    query = _fingerprint(
+        info.name,
+        low,
+        high,
+        parts,
+        patterns,
+        key,
+        subject,
+        reverse,
+        *([text] if text else []),
+    )
     read_to = _decode_cursor(cursor, query, parts) if cursor else {}
     if not parts or (high is not None and (high == (0, 0) or (low or (0, 0)) >= high)):
         return Page([], None)
@@ -222,7 +245,7 @@ def read_range(
         streams.append(
             entries(client, key_name, p, lo, hi, reverse=reverse, chunk=chunk)
         )
-    match = matcher(patterns, key, subject)
+    match = matcher(patterns, key, subject, text)
     events: list[Event] = []
     scanned = 0
     more = False

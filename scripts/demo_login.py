@@ -1,4 +1,8 @@
-"""Create or update the demo operator login and print it (run by scripts/demo.sh)."""
+"""Create or update the demo logins, one per console role, and print them.
+
+Run by scripts/demo.sh. Every login gets the demo password (DEMO_PASSWORD
+overrides it): ``admin`` (also Django admin), ``operator`` and ``viewer``.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import sys
 from pathlib import Path
 
 DEFAULT_PASSWORD = "switchyard-demo"  # documented in README.md; DEMO_PASSWORD overrides
+ROLES = ("admin", "operator", "viewer")
 
 
 def main() -> None:
-    """Make the 'operator' user exist with the demo password; print how to log in."""
+    """Make one user per console role exist with the demo password."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
@@ -20,19 +25,17 @@ def main() -> None:
     from django.contrib.auth.models import Group
 
     password = os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
-    user, created = get_user_model().objects.get_or_create(username="operator")
-    # Staff + superuser until the console's roles exist: admin is the only UI.
-    user.is_staff = True
-    user.is_superuser = True
-    user.is_active = True
-    user.set_password(password)
-    user.save()
-    # Forward-compatible: join the console's role group when it exists.
-    group = Group.objects.filter(name="operator").first()
-    if group is not None:
-        user.groups.add(group)
-    verb = "created" if created else "updated"
-    print(f"demo login {verb}: username 'operator', password '{password}'")
+    for role in ROLES:
+        user, created = get_user_model().objects.get_or_create(username=role)
+        # Only the admin login reaches Django admin (the control plane).
+        user.is_staff = user.is_superuser = role == "admin"
+        user.is_active = True
+        user.set_password(password)
+        user.save()
+        group = Group.objects.get(name=role)  # created by console migration 0002
+        user.groups.set([group])
+        verb = "created" if created else "updated"
+        print(f"demo login {verb}: username {role!r}, password {password!r}")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ main() {
     mkdir -p var
     say "migrating the database"
     "$PY" manage.py migrate --noinput -v 0
+    say "collecting static assets into var/static (served by whitenoise)"
+    "$PY" manage.py collectstatic --noinput -v 0
     say "syncing declared topics and event schemas (manage.py bus sync)"
     "$PY" manage.py bus sync
     say "setup done"

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -136,8 +137,10 @@ BUS = {
 }
 
 
-def channel_layers(redis_url: str) -> dict[str, dict[str, object]]:
+def channel_layers(redis_url: str | None) -> dict[str, dict[str, object]]:
     """Channels' layer on the bus's Redis (only small control messages use it)."""
+    if not redis_url:
+        raise ImproperlyConfigured("REDIS_URL is empty; set it to the bus's Redis.")
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -152,11 +155,17 @@ CHANNEL_LAYERS = channel_layers(REDIS_URL)
 # positions and lag from Redis, whatever the number of open dashboards.
 CONSOLE = {
     "SAMPLE_SECONDS": float(env("CONSOLE_SAMPLE_SECONDS", "0.5") or 0.5),
+    # Seconds the Services page waits for Celery workers to answer inspect.
+    "INSPECT_TIMEOUT": float(env("CONSOLE_INSPECT_TIMEOUT", "1") or 1),
+    # Seconds an alert webhook POST may take before it is retried next round.
+    "WEBHOOK_TIMEOUT": float(env("CONSOLE_WEBHOOK_TIMEOUT", "3") or 3),
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
+# Task modules autodiscovery (tasks.py) does not find.
+CELERY_IMPORTS = ("console.alert_tasks",)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 HOURLY = 3600.0
@@ -170,6 +179,12 @@ CELERY_BEAT_SCHEDULE = {
     "bus-idempotency-purge": {
         "task": "eventbus.tasks.purge_processed",
         "schedule": HOURLY,
+    },
+    "console-evaluate-alerts": {"task": "console.evaluate_alerts", "schedule": 10.0},
+    # Persisted chart history: a restarted Daphne still shows the last hour.
+    "console-record-samples": {
+        "task": "console.tasks.record_samples",
+        "schedule": 10.0,
     },
 }
 

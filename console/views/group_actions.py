@@ -1,0 +1,210 @@
+"""Move consumer groups: reset with a dry-run preview first, replay a time range."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from console.access import operator_required
+from console.audit import audit_record
+from console.forms_groups import (
+    FormProblem,
+    PreviewToken,
+    fingerprint,
+    parse_time_ms,
+    partitions_from,
+    target_from,
+)
+from console.views.groups import fmt_when, group_context
+from eventbus import apply_reset, create_group, get_topic, plan_reset
+from eventbus.exceptions import BusError, BusUnavailable, UnknownGroup, UnknownTopic
+
+
+def _form_error(
+    request: HttpRequest, topic: str, group: str, problem: str, status: int = 400
+) -> HttpResponse:
+    """Re-render the group page with the reset form's problem and values."""
+    context = group_context(topic, group)
+    context["reset_error"] = problem
+    context["form"] = request.POST
+    return render(request, "console/group.html", context, status=status)
+
+
+def _preview(
+    request: HttpRequest, token: PreviewToken, plan: Any, *, stale: str = ""
+) -> HttpResponse:
+    rows = []
+    for part in plan.partitions:
+        rows.append(
+            {
+                "partition": part.partition,
+                "current": part.current_position or "(missing)",
+                "new": part.new_position,
+                "backlog": "?"
+                if part.current_backlog is None
+                else part.current_backlog,
+                "to_deliver": part.to_deliver,
+                "change": part.change,
+                "pending": part.pending,
+            }
+        )
+    context = {
+        "page": "group-reset",
+        "topic": token.topic,
+        "group": token.group,
+        "plan": plan,
+        "description": plan.target.describe(),
+        "rows": rows,
+        "token": token.dumps(),
+        "fingerprint": token.fingerprint,
+        "stale": stale,
+    }
+    return render(
+        request, "console/group_reset.html", context, status=409 if stale else 200
+    )
+
+
+def _plan(
+    topic: str, group: str, mode: str, value: str, parts: list[int] | None
+) -> Any:
+    return plan_reset(topic, group, target_from(mode, value), partitions=parts)
+
+
+def _token(topic: str, group: str, mode: str, value: str, plan: Any) -> PreviewToken:
+    return PreviewToken(
+        topic=topic,
+        group=group,
+        mode=mode,
+        value=value,
+        partitions=[p.partition for p in plan.partitions],
+        current={p.partition: p.current_position for p in plan.partitions},
+        new={p.partition: p.new_position for p in plan.partitions},
+    )
+
+
+@require_POST
+@operator_required
+def group_reset(request: HttpRequest, topic: str, group: str) -> HttpResponse:
+    """Preview a reset (action=preview) or apply a previewed one (action=apply)."""
+    try:
+        info = get_topic(topic)
+    except UnknownTopic as exc:
+        raise Http404(str(exc)) from exc
+    if request.POST.get("action") == "apply":
+        return _apply(request, topic, group)
+    mode = request.POST.get("mode", "")
+    value = request.POST.get("value", "")
+    try:
+        parts = partitions_from(request.POST, info.partitions)
+        plan = _plan(topic, group, mode, value, parts)
+    except UnknownGroup as exc:
+        raise Http404(str(exc)) from exc
+    except BusUnavailable:
+        raise
+    except (FormProblem, BusError) as exc:
+        return _form_error(request, topic, group, str(exc))
+    return _preview(request, _token(topic, group, mode, value, plan), plan)
+
+
+def _apply(request: HttpRequest, topic: str, group: str) -> HttpResponse:
+    try:
+        token = PreviewToken.loads(request.POST.get("token", ""))
+        if (token.topic, token.group) != (topic, group):
+            raise FormProblem(
+                f"This confirmation is for {token.topic} / {token.group}, not "
+                f"{topic} / {group}. Preview the reset on this group's page."
+            )
+        # Re-plan to see where the group is now; only the current positions
+        # are compared, the new ones come from the preview.
+        plan = _plan(topic, group, token.mode, token.value, token.partitions)
+    except UnknownGroup as exc:
+        raise Http404(str(exc)) from exc
+    except BusUnavailable:
+        raise
+    except (FormProblem, BusError) as exc:
+        return _form_error(request, topic, group, str(exc))
+    now = {p.partition: p.current_position for p in plan.partitions}
+    if now != token.current:
+        moved = [p for p in sorted(now) if now[p] != token.current.get(p)]
+        fresh = _token(topic, group, token.mode, token.value, plan)
+        why = (
+            f"Positions moved since your preview (fingerprint {token.fingerprint} "
+            f"is now {fingerprint(now)}; partition(s) "
+            f"{', '.join(map(str, moved))}). Nothing was changed. Check the fresh "
+            "plan below and confirm again, or stop the group's consumers first."
+        )
+        return _preview(request, fresh, plan, stale=why)
+    planned = tuple(
+        replace(part, new_position=token.new[part.partition])
+        for part in plan.partitions
+    )
+    applied = apply_reset(replace(plan, partitions=planned))
+    audit_record(
+        user=request.user,
+        action="group.reset",
+        target=f"{topic} / {group}",
+        before={str(p.partition): p.current_position for p in applied.partitions},
+        after={str(p.partition): p.new_position for p in applied.partitions},
+        detail={
+            "target": applied.target.describe(),
+            "to_deliver": applied.to_deliver,
+            "acknowledged_pending": sum(p.pending for p in applied.partitions),
+            "warnings": list(applied.warnings),
+        },
+    )
+    messages.success(
+        request,
+        f"Reset {group} on {topic} {applied.target.describe()}: "
+        f"{applied.to_deliver} event(s) will be delivered.",
+    )
+    for warning in applied.warnings:
+        messages.warning(request, warning)
+    return redirect(reverse("console:group", args=[topic, group]))
+
+
+@operator_required
+def group_replay(request: HttpRequest, topic: str) -> HttpResponse:
+    """Create a fresh group at a start time to replay a time range (POST)."""
+    try:
+        info = get_topic(topic)
+    except UnknownTopic as exc:
+        raise Http404(str(exc)) from exc
+    context: dict[str, Any] = {"page": "group-replay", "topic": info, "form": {}}
+    if request.method != "POST":
+        return render(request, "console/group_replay.html", context)
+    form = request.POST
+    context["form"] = form
+    try:
+        name = form.get("group", "").strip()
+        start_ms = parse_time_ms(form.get("start", ""), "Start")
+        end_raw = form.get("end", "").strip()
+        end_ms = parse_time_ms(end_raw, "End") if end_raw else None
+        if end_ms is not None and end_ms <= start_ms:
+            raise FormProblem("End must be after start; leave it empty for no end.")
+        created = create_group(topic, name, start=start_ms)
+    except BusUnavailable:
+        raise
+    except (FormProblem, BusError) as exc:
+        context["error"] = str(exc)
+        return render(request, "console/group_replay.html", context, status=400)
+    audit_record(
+        user=request.user,
+        action="group.replay",
+        target=f"{topic} / {name}",
+        before=None,
+        after={str(p.partition): p.position for p in created.partitions},
+        detail={"start_ms": start_ms, "end_ms": end_ms},
+    )
+    until = f" until {fmt_when(end_ms)}" if end_ms else ""
+    messages.success(
+        request,
+        f"Created group {name} on {topic} at {fmt_when(start_ms)}{until}. "
+        "Subscribe a worker with this group to process the range.",
+    )
+    return redirect(reverse("console:group", args=[topic, name]))

@@ -1,0 +1,84 @@
+"""Consumer groups, dead letters and the audit log in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from console.models import AuditEntry
+from tests.console.groups_helpers import (
+    TOPIC,
+    PaymentDeclined,
+    dead_letter,
+    declare,
+    fill,
+    group_at,
+    positions,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def data(bus, make_topic):
+    """Two partitions, ten events, 'inventory' at latest, two dead letters."""
+    declare(make_topic)
+    published = fill(10)
+    group_at("inventory", start="latest")
+    group_at("shipping", start="earliest")
+    dead_letter(bus, published[0], "inventory", ValueError("no stock for sku-0"))
+    dead_letter(bus, published[1], "inventory", PaymentDeclined("card declined"))
+    return published
+
+
+def test_operator_previews_then_confirms_a_reset(
+    page, server, login, screenshot, data, bus
+):
+    """The dry run is shown first; only Confirm moves the group, and it is audited."""
+    login(page, "operator")
+    page.goto(f"{server.url}/groups/")
+    page.wait_for_selector('tr[data-group="inventory"]')
+    screenshot(page, "groups")
+    page.click(f'a[href="/groups/{TOPIC}/inventory/"]')
+    page.wait_for_selector("table.partitions")
+    screenshot(page, "group-detail")
+    before = positions(bus, "inventory")
+    page.select_option("#reset-mode", "earliest")
+    page.click("text=Preview reset")
+    page.wait_for_selector("#reset-preview")
+    assert "Dry run: reset to earliest" in page.inner_text("#reset-preview")
+    assert positions(bus, "inventory") == before  # preview changed nothing
+    screenshot(page, "reset-preview")
+    page.click("#confirm-reset")
+    page.wait_for_url(re.compile(rf"/groups/{TOPIC}/inventory/$"))
+    assert "Reset inventory" in page.inner_text(".messages")
+    assert positions(bus, "inventory") == {0: "0-0", 1: "0-0"}
+    assert AuditEntry.objects.filter(action="group.reset").count() == 1
+    page.goto(f"{server.url}/deadletters/{TOPIC}/inventory/")
+    page.wait_for_selector("tr[data-id]")
+    screenshot(page, "deadletters")
+    page.goto(f"{server.url}/audit/")
+    assert "group.reset" in page.inner_text("table.audit")
+    screenshot(page, "audit")
+
+
+def test_viewer_sees_no_reset_button_and_a_direct_post_is_refused(
+    page, server, login, data, bus
+):
+    """The form is hidden from a viewer, and the server refuses its POST (403)."""
+    login(page, "viewer")
+    page.goto(f"{server.url}/groups/{TOPIC}/inventory/")
+    page.wait_for_selector("table.partitions")
+    assert page.locator("text=Preview reset").count() == 0
+    before = positions(bus, "inventory")
+    token = page.context.cookies()
+    csrf = next(c["value"] for c in token if c["name"] == "csrftoken")
+    response = page.request.post(
+        f"{server.url}/groups/{TOPIC}/inventory/reset/",
+        form={"action": "preview", "mode": "earliest"},
+        headers={"X-CSRFToken": csrf, "Referer": f"{server.url}/"},
+    )
+    assert response.status == 403
+    assert positions(bus, "inventory") == before
+    assert not AuditEntry.objects.exists()
