@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 
-.PHONY: help setup demo test lint bench bench-consume clean distclean
+.PHONY: help setup demo test lint bench bench-consume bench-console clean distclean
 
 help:
 	@echo "make demo       set up, create the demo login, start every Procfile process"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint       ruff check and format check, mypy --strict on eventbus/"
 	@echo "make bench      publish benchmark (bench/README.md)"
 	@echo "make bench-consume  consumer benchmark, about 3 minutes (bench/README.md)"
+	@echo "make bench-console  console push latency under load, about 2 minutes (bench/README.md)"
 	@echo "make clean      stop the local Redis; delete var/ data, caches, bench output"
 	@echo "make distclean  clean, and delete the virtualenv"
 
@@ -38,6 +39,9 @@ bench: setup
 # ARGS go to the script, e.g. make bench-consume ARGS="--no-postgres --profile".
 bench-consume: setup
 	$(PY) bench/consume.py $(ARGS)
+
+bench-console: setup
+	$(PY) bench/console.py $(ARGS)
 
 clean:
 	@bash scripts/redis.sh stop
