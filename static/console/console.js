@@ -83,5 +83,41 @@
     mergePatch,
   };
   window.SY = SY;
-  if (document.body.dataset.role && document.body.dataset.role !== "none") connect();
+
+  // Banners on every page, from the sampled health: Redis or the database
+  // down, and consumer groups with a backlog but no live worker.
+  function banner(id, text) {
+    let node = document.getElementById(id);
+    if (!text) { if (node) node.remove(); return; }
+    if (!node) {
+      node = document.createElement("div");
+      node.id = id;
+      node.className = "banner banner-error";
+      document.getElementById("banners").appendChild(node);
+    }
+    node.textContent = text;
+  }
+  SY.on("sample", function () {
+    const state = SY.state || {};
+    const health = state.health || {};
+    const redis = health.redis || {};
+    const db = health.db || {};
+    banner("banner-redis", redis.ok === false ? redis.error : "");
+    banner("banner-db", db.ok === false ? db.error : "");
+    const idle = [];
+    for (const row of Object.values(state.groups || {})) {
+      const workers = (state.workers || {})[row.group];
+      if (workers && workers.online === 0 && row.backlog > 0) {
+        idle.push(`${row.group} (${row.topic}: ${row.backlog} waiting)`);
+      }
+    }
+    banner("banner-workers", idle.length
+      ? `No worker is consuming: ${idle.join(", ")}. Start the group's worker; it catches up from its position.`
+      : "");
+  });
+
+  if (document.body.dataset.role && document.body.dataset.role !== "none") {
+    connect();
+    SY.watch("health");
+  }
 })();

@@ -44,7 +44,8 @@ def test_lag_rises_while_the_worker_is_stopped_and_falls_after_restart(
     page, login, server, bus, probe_topic, tmp_path, screenshot
 ) -> None:
     """Stopping the group's worker makes the page's backlog climb to what was
-    published; restarting it brings the backlog back to 0, live."""
+    published and a banner name the group nobody consumes; restarting it
+    brings the backlog back to 0 and the banner goes, live."""
     worker = start_worker(tmp_path, bus)
     try:
         login(page, "viewer")
@@ -53,9 +54,12 @@ def test_lag_rises_while_the_worker_is_stopped_and_falls_after_restart(
         assert worker.terminate() == 0
         publish_probes(25, keys=4)
         page.wait_for_function(f"({BACKLOG_JS})() >= 25", timeout=10_000)
+        page.wait_for_selector("#banner-workers", timeout=10_000)
+        assert GROUP in page.inner_text("#banner-workers")
         screenshot(page, "group-lag-rising")
         worker = start_worker(tmp_path, bus)
         page.wait_for_function(f"({BACKLOG_JS})() === 0", timeout=30_000)
+        page.wait_for_selector("#banner-workers", state="detached", timeout=10_000)
         screenshot(page, "group-lag-drained")
         assert Handled.objects.filter(group=GROUP).count() == 25
     finally:
