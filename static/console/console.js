@@ -4,6 +4,7 @@
  * SY.send(message)     send a JSON message (queued until the socket is open)
  * SY.watch(feed)       ask for a sampled feed ("overview", "groups", ...);
  *                      re-sent after every reconnect
+ * SY.banner(id, text)  show (or, with empty text, remove) a banner
  * SY.state             the latest sample, kept current by merge patches
  *                      (RFC 7386: a null value deletes the key)
  */
@@ -81,6 +82,7 @@
       }
     },
     mergePatch,
+    banner,
   };
   window.SY = SY;
 

@@ -13,23 +13,10 @@
       `<dt>${esc(k)}</dt><dd${cls ? ` class="${cls}"` : ""}>${esc(v)}</dd>`).join("") + "</dl>";
   }
 
-  function banner(id, text) {
-    let node = document.getElementById(id);
-    if (!text) { if (node) node.remove(); return; }
-    if (!node) {
-      node = document.createElement("div");
-      node.id = id;
-      node.className = "banner banner-error";
-      $("banners").appendChild(node);
-    }
-    node.textContent = text;
-  }
-
   function renderHealth(s) {
     const redis = s.health.redis || {};
     const db = s.health.db || {};
-    banner("banner-redis", redis.ok === false ? redis.error : "");
-    banner("banner-db", db.ok === false ? db.error : "");
+    // The Redis and database banners come from console.js, on every page.
     $("health-redis").innerHTML = "<h2>Redis</h2>" + (redis.ok ? facts([
       ["status", "up", "ok"],
       ["version", redis.version],
