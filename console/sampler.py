@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from console.diff import merge_diff, strip_none
-from console.series import History, Rates
+from console.series import PARTITION_HISTORY_SECONDS, History, Rates
 from console.snapshot import read_bus
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 # Readings kept from the last answer while Redis is down: the page shows
 # them under the banner instead of going blank.
 BUS_PARTS = ("topics", "groups", "dead_letters", "workers")
+# A partition's backlog series: "part_backlog/<topic>/<group>/<partition>"
+# (names cannot hold "/", so it never collides with a group's series).
+PARTITION_BACKLOG = "part_backlog/"
 
 
 class Watcher(Protocol):
@@ -42,12 +45,15 @@ class Collector:
 
     def __init__(self) -> None:
         self.rates = Rates()
-        self.history = History()
+        self.history = History(
+            keep_by_prefix={PARTITION_BACKLOG: PARTITION_HISTORY_SECONDS}
+        )
         self.seeded = False
         self.last_bus: dict[str, Any] = {}
+        self.last_alerts: list[dict[str, Any]] | None = None  # None: never read
 
     def collect(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Read the bus once; return (snapshot without series, series changes)."""
+        """Read the bus and firing alerts once; return (snapshot, series changes)."""
         # This thread is not a request: never keep a connection open. (Inside
         # an atomic block, i.e. a test calling this directly, leave it be.)
         own_connection = not connection.in_atomic_block
@@ -58,6 +64,7 @@ class Collector:
                 self.seeded = True
                 self._seed()
             reading = read_bus()
+            reading["alerts"] = self._alerts()
         finally:
             if own_connection:
                 connection.close()
@@ -70,6 +77,18 @@ class Collector:
             seed_history(self.history)
         except Exception:  # a missing table must not stop live figures
             logger.exception("Could not seed the console history from the database.")
+
+    def _alerts(self) -> list[dict[str, Any]] | None:
+        from console.alerts import firing_summary
+
+        # One indexed query per sample, whatever the number of sockets.
+        try:
+            self.last_alerts = firing_summary()
+        except DatabaseError:
+            # The db banner says why; an outage must not look like every
+            # alert resolving, so the last known list stays up.
+            logger.debug("Could not read the firing alerts.", exc_info=True)
+        return self.last_alerts
 
     def build(self, reading: dict[str, Any]) -> dict[str, Any]:
         """Return the snapshot for one reading, updating rates and history."""
@@ -86,6 +105,7 @@ class Collector:
             "stale": stale or None,
             "health": reading["health"],
             **{part: reading.get(part, {}) for part in BUS_PARTS},
+            "alerts": reading.get("alerts"),
         }
         return strip_none(snapshot)
 
@@ -105,6 +125,13 @@ class Collector:
             self.history.record(series, at, group["rate_out"])
             self.history.record(f"backlog/{key}", at, group["backlog"])
             self.history.record(f"time_lag/{key}", at, group["time_lag_ms"])
+            for partition, part in group["partitions"].items():
+                name = f"{key}/{partition}"
+                seen.add(f"out/{name}")
+                part["rate_out"] = _round(
+                    self.rates.update(f"out/{name}", at, part["handled"])
+                )
+                self.history.record(PARTITION_BACKLOG + name, at, part["backlog"])
             worker = reading["workers"].get(group["group"])
             if worker is not None and group["rate_out"] is not None:
                 worker["rate"] = round(worker["rate"] + group["rate_out"], 2)

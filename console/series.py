@@ -9,6 +9,9 @@ from typing import Any
 BUCKET_SECONDS = 5  # one chart point per 5 s: 720 points make the hour
 HISTORY_SECONDS = 3600
 RATE_WINDOW = 5.0  # seconds a rate is averaged over: 0.5 s deltas are too jumpy
+# Per-partition series only feed sparklines, which draw the last 120 points
+# (10 min); an hour of them would multiply the full snapshot by partitions.
+PARTITION_HISTORY_SECONDS = 600
 
 
 class Rates:
@@ -47,10 +50,15 @@ class History:
     """The last hour of each named series, one value per 5 s bucket."""
 
     def __init__(
-        self, bucket: int = BUCKET_SECONDS, keep: int = HISTORY_SECONDS
+        self,
+        bucket: int = BUCKET_SECONDS,
+        keep: int = HISTORY_SECONDS,
+        keep_by_prefix: dict[str, int] | None = None,
     ) -> None:
         self.bucket = bucket
         self.keep = keep
+        # Series whose name starts with one of these prefixes keep less.
+        self.keep_by_prefix = dict(keep_by_prefix or {})
         # bucket start (epoch s) -> value; dicts keep insertion (= time) order.
         self._series: dict[str, dict[int, float]] = {}
         # What changed since take_changes(), as a merge patch (None deletes).
@@ -80,11 +88,18 @@ class History:
                 changes = self._changes[name] = {}
             changes[str(key)] = value
 
+    def keep_of(self, name: str) -> int:
+        """Return how many seconds of series ``name`` are kept."""
+        for prefix, seconds in self.keep_by_prefix.items():
+            if name.startswith(prefix):
+                return seconds
+        return self.keep
+
     def prune(self, now: float) -> None:
-        """Drop points older than the hour and series left empty."""
-        cutoff = now - self.keep
+        """Drop points older than their series keeps, and series left empty."""
         with self._lock:
             for name in list(self._series):
+                cutoff = now - self.keep_of(name)
                 points = self._series[name]
                 for key in list(points):
                     if key >= cutoff:

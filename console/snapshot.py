@@ -194,10 +194,11 @@ def _groups_figures(
         lags = []
         for p in by_name[topic].partition_ids:
             owner, raw_stats = next(replies), next(replies)
-            for field, value in raw_stats.items():
-                name = text(field)
-                if name in totals:
-                    totals[name] += int(value)
+            # The worker adds to this hash with its acks (eventbus.metrics), so
+            # an absent counter is 0 events, not an unknown.
+            counters = {text(field): int(value) for field, value in raw_stats.items()}
+            for name in totals:
+                totals[name] += counters.get(name, 0)
             lag = partition_lag(
                 client,
                 topic,
@@ -216,6 +217,9 @@ def _groups_figures(
                 "time_lag_ms": lag.time_lag_ms,
                 "owner": text(owner) if owner else None,
                 "note": lag.note or None,
+                "processed": counters.get("processed", 0),
+                "handled": sum(counters.get(k, 0) for k in FINISHED),
+                "last_ms": counters.get("last_ms"),
             }
         backlogs = [lag.backlog for lag in lags]
         undelivered = [lag.undelivered for lag in lags]

@@ -8,7 +8,8 @@
  *
  * Pages with rows marked data-topic/data-group[/data-partition] and cells
  * marked data-field, or svg.spark[data-group], are kept live from the
- * sampled snapshot automatically (the groups and group pages).
+ * sampled snapshot automatically (the groups and group pages). A row or
+ * sparkline with a data-partition shows that partition's own figures.
  */
 (function () {
   "use strict";
@@ -102,6 +103,11 @@
     return svg;
   }
 
+  function when(ms) {
+    // The server renders "2026-01-01 12:00:00 UTC" (console.views.groups.fmt_when).
+    return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "";
+  }
+
   // Live rows: fill data-field cells from SY.state (groups pages).
   function fieldValue(state, topic, group, partition, field) {
     const key = `${topic}/${group}`;
@@ -111,7 +117,8 @@
     if (!row) return undefined;
     switch (field) {
       case "time_lag": return age(row.time_lag_ms);
-      case "rate": return g.rate_out === undefined ? "unknown" : num(g.rate_out) + "/s";
+      case "rate": return row.rate_out === undefined ? "unknown" : num(row.rate_out) + "/s";
+      case "last_batch": return when(row.last_ms);
       case "consumers": return num(((state.workers || {})[group] || {}).online);
       case "dead": return num((state.dead_letters || {})[key] || 0);
       case "owner": return row.owner || "—";
@@ -132,7 +139,11 @@
       }
     }
     for (const svg of document.querySelectorAll("svg.spark[data-group]")) {
-      const raw = ((state.series || {})[`backlog/${svg.dataset.topic}/${svg.dataset.group}`]);
+      const { topic, group, partition } = svg.dataset;
+      // A partition's sparkline draws its own backlog, never the group's.
+      const name = partition && partition !== "all"
+        ? `part_backlog/${topic}/${group}/${partition}` : `backlog/${topic}/${group}`;
+      const raw = (state.series || {})[name];
       spark(svg, points(raw).slice(-120).map(([, v]) => v));
     }
   }

@@ -5,6 +5,7 @@
  * SY.watch(feed)       ask for a sampled feed ("overview", "groups", ...);
  *                      re-sent after every reconnect
  * SY.banner(id, text)  show (or, with empty text, remove) a banner
+ *                      (the firing alerts line is kept current here too)
  * SY.state             the latest sample, kept current by merge patches
  *                      (RFC 7386: a null value deletes the key)
  */
@@ -116,7 +117,38 @@
     banner("banner-workers", idle.length
       ? `No worker is consuming: ${idle.join(", ")}. Start the group's worker; it catches up from its position.`
       : "");
+    renderAlerts(state.alerts);
   });
+
+  // Firing alerts, in the markup base.html renders at page load. A sample
+  // without "alerts" (the database never answered) leaves the line as it is.
+  function figure(v) {
+    if (v === undefined || v === null) return "unknown";
+    return Number.isInteger(v) ? String(v) : v.toFixed(2); // floatformat:"-2"
+  }
+  function renderAlerts(alerts) {
+    const box = document.getElementById("alerts-firing");
+    if (!box || !Array.isArray(alerts)) return;
+    const shown = JSON.stringify(alerts);
+    if (box.dataset.shown === shown) return;
+    box.dataset.shown = shown;
+    box.replaceChildren();
+    box.hidden = !alerts.length;
+    if (!alerts.length) return;
+    const title = document.createElement("strong");
+    title.textContent = "Firing:";
+    box.append(title);
+    alerts.forEach(function (alert, i) {
+      const link = document.createElement("a");
+      link.className = "alert-firing";
+      link.href = box.dataset.href;
+      link.dataset.alert = alert.id;
+      link.textContent = `${alert.rule} (${alert.topic}/${alert.group} ${alert.metric} ` +
+        `${figure(alert.value)} > ${figure(alert.threshold)})`;
+      box.append(" ", link);
+      if (i < alerts.length - 1) box.append(",");
+    });
+  }
 
   if (document.body.dataset.role && document.body.dataset.role !== "none") {
     connect();

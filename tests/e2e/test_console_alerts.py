@@ -6,7 +6,13 @@ import pytest
 
 from console.alerts import evaluate
 from console.models import AlertRule, AuditEntry
-from eventbus import Outgoing, create_group, publish_many
+from eventbus import (
+    Outgoing,
+    ResetTarget,
+    create_group,
+    publish_many,
+    reset_group,
+)
 from tests.consumer_app.events import PROBE_HAPPENED, PROBE_TOPIC
 
 pytestmark = pytest.mark.slow
@@ -58,6 +64,41 @@ def test_admin_creates_a_rule_and_its_alert_shows_on_every_page(
     page.goto(f"{server.url}/services/")
     page.wait_for_selector("section[data-service='watchers']")
     screenshot(page, "services")
+
+
+def test_an_alert_appears_and_clears_on_an_open_page_without_reload(
+    page, login, server, probe, screenshot
+) -> None:
+    """A rule that fires while a page is open shows in its banner, pushed over
+    the socket; when the alert resolves the banner goes, still without reload."""
+    AlertRule.objects.create(
+        name="watchers behind",
+        topic=PROBE_TOPIC,
+        group="watchers",
+        metric="lag",
+        threshold=2,
+        for_seconds=0,
+    )
+    login(page, "viewer")
+    page.goto(f"{server.url}/topics/")
+    page.wait_for_selector("#live.on")
+    assert not page.is_visible("#alerts-firing")
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
+
+    publish_many(
+        Outgoing(PROBE_TOPIC, PROBE_HAPPENED, {"seq": n}, key=str(n)) for n in range(5)
+    )
+    assert evaluate().fired == ["watchers behind"]
+    page.wait_for_selector("#alerts-firing a.alert-firing", timeout=5_000)
+    banner = page.inner_text("#alerts-firing")
+    assert "watchers behind" in banner and "lag 5 > 2" in banner
+    assert page.get_attribute("#alerts-firing a", "href") == "/alerts/"
+    screenshot(page, "alert-live")
+
+    reset_group(PROBE_TOPIC, "watchers", ResetTarget.latest(), dry_run=False)
+    assert evaluate().resolved == ["watchers behind"]
+    page.wait_for_selector("#alerts-firing", state="hidden", timeout=5_000)
+    assert page.evaluate("window.sameDocument") is True
 
 
 def test_viewer_sees_rules_without_edit_buttons(page, login, server, probe) -> None:

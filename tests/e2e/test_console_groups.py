@@ -7,6 +7,7 @@ import re
 import pytest
 
 from console.models import AuditEntry
+from eventbus import create_group
 from tests.console.groups_helpers import (
     TOPIC,
     PaymentDeclined,
@@ -15,6 +16,13 @@ from tests.console.groups_helpers import (
     fill,
     group_at,
     positions,
+)
+from tests.consumer_app.events import PROBE_TOPIC
+from tests.eventbus.consumer_helpers import (
+    handled,
+    publish_probes,
+    running,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -82,3 +90,33 @@ def test_viewer_sees_no_reset_button_and_a_direct_post_is_refused(
     assert response.status == 403
     assert positions(bus, "inventory") == before
     assert not AuditEntry.objects.exists()
+
+
+def test_partition_rows_show_their_own_processed_count_live(
+    page, server, login, make_topic
+):
+    """While the page is open a worker consumes: each partition row's backlog
+    and Processed cells count that partition's own events, live."""
+    make_topic(PROBE_TOPIC, partitions=2)
+    create_group(PROBE_TOPIC, "probe-a", start="earliest")
+    login(page, "viewer")
+    page.goto(f"{server.url}/groups/{PROBE_TOPIC}/probe-a/")
+    page.wait_for_selector("#live.on")
+    publish_probes(12, keys=8)  # k0-k3 hash to partition 1, k4-k7 to 0
+    cell = 'tr[data-partition="{}"] [data-field="{}"]'
+    page.wait_for_function(
+        "([a, b]) => document.querySelector(a).textContent === '4'"
+        " && document.querySelector(b).textContent === '8'",
+        arg=[cell.format(0, "backlog"), cell.format(1, "backlog")],
+    )
+    # Drawn only from the partition's own series ("part_backlog/..."), so a
+    # path means the page reads it.
+    page.wait_for_selector('svg.spark[data-partition="1"] path', state="attached")
+    with running("probe-a"):
+        wait_until(lambda: len(handled("probe-a")) == 12, what="12 probes handled")
+    page.wait_for_function(
+        "([a, b]) => document.querySelector(a).textContent === '4'"
+        " && document.querySelector(b).textContent === '8'",
+        arg=[cell.format(0, "processed"), cell.format(1, "processed")],
+    )
+    assert page.inner_text(cell.format(0, "last_batch")).endswith(" UTC")
