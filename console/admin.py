@@ -1,4 +1,11 @@
-"""Django admin for the console's records: alert rules, alerts, the audit log."""
+"""Django admin for the console's records: alert rules, alerts, the audit log.
+
+The bus objects' admin lives next to it (imported below so that Django's
+autodiscovery registers it): topics and the outbox (admin_topics), event
+schemas (admin_schemas), consumer groups with resets and dead letters
+(admin_groups, admin_deadletters), API tokens (admin_tokens) and users
+(admin_users). Every change there that touches the bus is audited.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from console import (  # noqa: F401  (registers their ModelAdmins)
+    admin_groups,
+    admin_schemas,
+    admin_tokens,
+    admin_topics,
+    admin_users,
+)
+from console.admin_audit import AuditedAdmin
 from console.alert_forms import AlertRuleForm, rule_snapshot
-from console.audit import audit_record
 from console.models import Alert, AlertRule, AuditEntry
+from eventbus.admin import ReadOnlyAdmin
 
 
 class AlertInline(admin.TabularInline):
@@ -25,7 +40,7 @@ class AlertInline(admin.TabularInline):
 
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
+class AlertRuleAdmin(AuditedAdmin):
     form = AlertRuleForm
     list_display = ["name", "topic", "group", "metric", "threshold", "for_seconds"]
     list_display += ["enabled", "last_value", "pending_since"]
@@ -33,6 +48,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "topic", "group"]
     readonly_fields = ["pending_since", "last_value", "last_evaluated_at"]
     inlines = [AlertInline]
+    delete_action = "alert_rule.change"
+    delete_detail = {"op": "delete"}
+
+    def audit_target(self, obj: AlertRule) -> str:
+        return f"alert rule {obj.name}"
+
+    def audit_snapshot(self, obj: AlertRule) -> dict[str, Any]:
+        return rule_snapshot(obj)
 
     def save_model(
         self, request: HttpRequest, obj: AlertRule, form: Any, change: bool
@@ -42,26 +65,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
         if change:
             before = rule_snapshot(AlertRule.objects.get(pk=obj.pk))
         super().save_model(request, obj, form, change)
-        audit_record(
-            user=request.user,
-            action="alert_rule.change",
-            target=f"alert rule {obj.name}",
+        self.audit(
+            request,
+            obj,
+            "alert_rule.change",
             before=before,
             after=rule_snapshot(obj),
             detail={"op": "update" if change else "create"},
-            via="admin",
         )
-
-    def delete_model(self, request: HttpRequest, obj: AlertRule) -> None:
-        audit_record(
-            user=request.user,
-            action="alert_rule.change",
-            target=f"alert rule {obj.name}",
-            before=rule_snapshot(obj),
-            detail={"op": "delete"},
-            via="admin",
-        )
-        super().delete_model(request, obj)
 
 
 @admin.register(Alert)
@@ -77,7 +88,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit trail is evidence: nobody edits or deletes it here."""
 
     list_display = ["at", "username", "via", "action", "target"]
@@ -85,12 +96,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["username", "target", "action"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

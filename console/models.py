@@ -141,3 +141,76 @@ class Sample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.name}"
+
+
+class ApiToken(models.Model):
+    """A machine credential for the REST API and the WebSocket feed.
+
+    The secret is shown once, at creation; only its SHA-256 is stored. A
+    token is ``sy_<key_id>_<secret>``: ``key_id`` finds the row, the secret's
+    digest is compared in constant time. (A fast digest suffices: the secret
+    is 256 random bits, not a password.)
+    """
+
+    name = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: never expires."
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    publish_rate = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Events per second this token may publish (bursts up to twice "
+        "that). Empty: the API['PUBLISH_RATE'] setting.",
+    )
+    max_connections = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Live feed connections at once. Empty: the "
+        "API['MAX_FEED_CONNECTIONS'] setting.",
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} (sy_{self.key_id}_…)"
+
+
+class TokenScope(models.Model):
+    """What one token may do on the topics matching one pattern."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="scopes")
+    topics = models.CharField(
+        max_length=100,
+        help_text="A topic name or a shell-style pattern: orders, order*, *.",
+    )
+    publish = models.BooleanField(default=False)
+    subscribe = models.BooleanField(default=False, help_text="Read and tail events.")
+    manage = models.BooleanField(
+        default=False, help_text="Groups, position resets and dead letters."
+    )
+
+    class Meta:
+        ordering = ["token", "topics"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "topics"], name="console_one_scope_per_pattern"
+            )
+        ]
+
+    def __str__(self) -> str:
+        granted = [n for n in ("publish", "subscribe", "manage") if getattr(self, n)]
+        return f"{','.join(granted) or 'nothing'}:{self.topics}"

@@ -2,6 +2,7 @@
 
 Run by scripts/demo.sh. Every login gets the demo password (DEMO_PASSWORD
 overrides it): ``admin`` (also Django admin), ``operator`` and ``viewer``.
+It also makes a fresh API token for the REST API and the WebSocket feed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 DEFAULT_PASSWORD = "switchyard-demo"  # documented in README.md; DEMO_PASSWORD overrides
 ROLES = ("admin", "operator", "viewer")
+DEMO_TOKEN = "demo"
 
 
 def main() -> None:
@@ -36,6 +38,27 @@ def main() -> None:
         user.groups.set([group])
         verb = "created" if created else "updated"
         print(f"demo login {verb}: username {role!r}, password {password!r}")
+    demo_token()
+
+
+def demo_token() -> None:
+    """Replace the demo's API token (all scopes on every topic) and print it."""
+    from django.utils import timezone
+
+    from console.models import ApiToken
+    from console.tokens import token_create
+
+    # Only a hash is stored, so each demo run makes a new token and revokes
+    # the earlier ones rather than printing an old one again.
+    ApiToken.objects.filter(name=DEMO_TOKEN, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    _, raw = token_create(name=DEMO_TOKEN, scopes=["publish,subscribe,manage:*"])
+    print(f"demo API token (all scopes, every topic; shown only now): {raw}")
+    print(
+        "  e.g. SWITCHYARD_TOKEN=<token> python manage.py bus tail orders "
+        "--remote ws://127.0.0.1:8000/ws/v1/events"
+    )
 
 
 if __name__ == "__main__":

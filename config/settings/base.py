@@ -31,13 +31,16 @@ ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1") or "").split
 INSTALLED_APPS = [
     # First, so that runserver serves ASGI (WebSockets) the way Daphne does.
     "daphne",
-    "django.contrib.admin",
+    # Django admin with the console's site: console roles may enter it.
+    "console.admin_apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally
     "channels",
     "eventbus",
     "console",
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "console.middleware.BusDownMiddleware",
+    # Last: the API error shape for what no API view answers (404s, 500s).
+    "config.problems.ApiProblemMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -159,6 +164,45 @@ CONSOLE = {
     "INSPECT_TIMEOUT": float(env("CONSOLE_INSPECT_TIMEOUT", "1") or 1),
     # Seconds an alert webhook POST may take before it is retried next round.
     "WEBHOOK_TIMEOUT": float(env("CONSOLE_WEBHOOK_TIMEOUT", "3") or 3),
+}
+
+# Public interfaces (console/api, console/feed): REST API and WebSocket feed.
+API = {
+    # Default per-token publish limit: events per second, bursts of twice it.
+    "PUBLISH_RATE": int(env("API_PUBLISH_RATE", "200") or 200),
+    # Events in one batch request at most (the body limit applies too).
+    "MAX_BATCH": int(env("API_MAX_BATCH", "500") or 500),
+    # Default live feed connections per token.
+    "MAX_FEED_CONNECTIONS": int(env("API_MAX_FEED_CONNECTIONS", "10") or 10),
+    # Frames a feed connection may have waiting before it is closed as slow.
+    "FEED_BUFFER": int(env("API_FEED_BUFFER", "5000") or 5000),
+    # Seconds a feed connection may stay without a subscription or client frame.
+    "FEED_IDLE_SECONDS": float(env("API_FEED_IDLE_SECONDS", "300") or 300),
+    # Seconds a feed client has to send {"op": "auth"} without a header token.
+    "FEED_AUTH_SECONDS": float(env("API_FEED_AUTH_SECONDS", "10") or 10),
+    # How often live feed connections re-check their token (revocation, expiry).
+    "FEED_RECHECK_SECONDS": float(env("API_FEED_RECHECK_SECONDS", "2") or 2),
+}
+
+# Subcommands of `manage.py bus` that live outside eventbus (which must not
+# import them): name -> module with HELP, add_arguments() and handle().
+BUS_CLI_EXTRA = {"token": "console.cli_token"}
+
+# The REST API (console/api, docs/api.md) and its OpenAPI 3 document.
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchyard event bus API",
+    "DESCRIPTION": "Publish events, read topics, watch and reset consumer "
+    "groups, redrive dead letters. Authenticate with 'Authorization: Bearer "
+    "sy_…' (an API token) or a console session. Every error has the shape "
+    "{type, title, detail, errors}. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -16,13 +15,19 @@ from console.audit import audit_record
 from console.forms_groups import (
     FormProblem,
     PreviewToken,
-    fingerprint,
     parse_time_ms,
     partitions_from,
     target_from,
 )
+from console.group_ops import (
+    as_previewed,
+    group_reset_apply,
+    moved_since,
+    preview_context,
+    preview_token,
+)
 from console.views.groups import fmt_when, group_context
-from eventbus import apply_reset, create_group, get_topic, plan_reset
+from eventbus import create_group, get_topic, plan_reset
 from eventbus.exceptions import BusError, BusUnavailable, UnknownGroup, UnknownTopic
 
 
@@ -39,31 +44,11 @@ def _form_error(
 def _preview(
     request: HttpRequest, token: PreviewToken, plan: Any, *, stale: str = ""
 ) -> HttpResponse:
-    rows = []
-    for part in plan.partitions:
-        rows.append(
-            {
-                "partition": part.partition,
-                "current": part.current_position or "(missing)",
-                "new": part.new_position,
-                "backlog": "?"
-                if part.current_backlog is None
-                else part.current_backlog,
-                "to_deliver": part.to_deliver,
-                "change": part.change,
-                "pending": part.pending,
-            }
-        )
     context = {
         "page": "group-reset",
         "topic": token.topic,
         "group": token.group,
-        "plan": plan,
-        "description": plan.target.describe(),
-        "rows": rows,
-        "token": token.dumps(),
-        "fingerprint": token.fingerprint,
-        "stale": stale,
+        **preview_context(token, plan, stale),
     }
     return render(
         request, "console/group_reset.html", context, status=409 if stale else 200
@@ -74,18 +59,6 @@ def _plan(
     topic: str, group: str, mode: str, value: str, parts: list[int] | None
 ) -> Any:
     return plan_reset(topic, group, target_from(mode, value), partitions=parts)
-
-
-def _token(topic: str, group: str, mode: str, value: str, plan: Any) -> PreviewToken:
-    return PreviewToken(
-        topic=topic,
-        group=group,
-        mode=mode,
-        value=value,
-        partitions=[p.partition for p in plan.partitions],
-        current={p.partition: p.current_position for p in plan.partitions},
-        new={p.partition: p.new_position for p in plan.partitions},
-    )
 
 
 @require_POST
@@ -109,7 +82,7 @@ def group_reset(request: HttpRequest, topic: str, group: str) -> HttpResponse:
         raise
     except (FormProblem, BusError) as exc:
         return _form_error(request, topic, group, str(exc))
-    return _preview(request, _token(topic, group, mode, value, plan), plan)
+    return _preview(request, preview_token(plan, mode, value), plan)
 
 
 def _apply(request: HttpRequest, topic: str, group: str) -> HttpResponse:
@@ -129,34 +102,18 @@ def _apply(request: HttpRequest, topic: str, group: str) -> HttpResponse:
         raise
     except (FormProblem, BusError) as exc:
         return _form_error(request, topic, group, str(exc))
-    now = {p.partition: p.current_position for p in plan.partitions}
-    if now != token.current:
-        moved = [p for p in sorted(now) if now[p] != token.current.get(p)]
-        fresh = _token(topic, group, token.mode, token.value, plan)
+    moved = moved_since(token, plan)
+    if moved:
         why = (
-            f"Positions moved since your preview (fingerprint {token.fingerprint} "
-            f"is now {fingerprint(now)}; partition(s) "
-            f"{', '.join(map(str, moved))}). Nothing was changed. Check the fresh "
-            "plan below and confirm again, or stop the group's consumers first."
+            f"Positions moved since your preview ({moved}). Nothing was changed. "
+            "Check the fresh plan below and confirm again, or stop the group's "
+            "consumers first."
         )
-        return _preview(request, fresh, plan, stale=why)
-    planned = tuple(
-        replace(part, new_position=token.new[part.partition])
-        for part in plan.partitions
-    )
-    applied = apply_reset(replace(plan, partitions=planned))
-    audit_record(
-        user=request.user,
-        action="group.reset",
-        target=f"{topic} / {group}",
-        before={str(p.partition): p.current_position for p in applied.partitions},
-        after={str(p.partition): p.new_position for p in applied.partitions},
-        detail={
-            "target": applied.target.describe(),
-            "to_deliver": applied.to_deliver,
-            "acknowledged_pending": sum(p.pending for p in applied.partitions),
-            "warnings": list(applied.warnings),
-        },
+        return _preview(
+            request, preview_token(plan, token.mode, token.value), plan, stale=why
+        )
+    applied = group_reset_apply(
+        plan=as_previewed(plan, token), user=request.user, via="console"
     )
     messages.success(
         request,

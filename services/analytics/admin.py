@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from eventbus.admin import ReadOnlyAdmin
 from services.analytics.models import (
     LakeCursor,
     LakeFile,
@@ -12,17 +12,6 @@ from services.analytics.models import (
     PublishedWindow,
     StagedEvent,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(LakeFile)

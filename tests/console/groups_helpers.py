@@ -9,7 +9,7 @@ import redis
 from eventbus import create_group, publish, register_event_type
 from eventbus.deadletters import DeadLetter, add_dead_letter, dead_letter_from
 from eventbus.envelope import FIELD, Event
-from eventbus.keys import stream_key
+from eventbus.keys import redrive_key, stream_key
 from eventbus.producer import Published
 
 TOPIC = "gorders"
@@ -42,6 +42,16 @@ def group_at(name: str, start: str = "earliest") -> None:
     create_group(TOPIC, name, start=start)
 
 
+def orders_read_by(
+    make_topic: Any, group: str = "inventory", count: int = 6, start: str = "earliest"
+) -> list[Published]:
+    """Declare the topic, publish ``count`` events and create ``group`` on it."""
+    declare(make_topic)
+    published = fill(count)
+    group_at(group, start=start)
+    return published
+
+
 def dead_letter(
     client: redis.Redis, published: Published, group: str, exc: Exception
 ) -> DeadLetter:
@@ -67,6 +77,22 @@ def dead_letter(
         )
     add_dead_letter(client, letter)
     return letter
+
+
+def failed_letters(client: redis.Redis, make_topic: Any) -> list[str]:
+    """Dead-letter six events for 'inventory' and return their ids, oldest first.
+
+    Even ones failed with ValueError, odd ones with PaymentDeclined.
+    """
+    for n, event in enumerate(orders_read_by(make_topic)):
+        exc = ValueError(f"no stock {n}") if n % 2 == 0 else PaymentDeclined("card")
+        dead_letter(client, event, "inventory", exc)
+    return letter_ids(client, "inventory")
+
+
+def redriven(client: redis.Redis, group: str = "inventory") -> int:
+    """Return how many letters wait in the group's redrive stream."""
+    return int(client.xlen(redrive_key(TOPIC, group)))
 
 
 def letter_ids(client: redis.Redis, group: str) -> list[str]:

@@ -6,36 +6,17 @@ import pytest
 from django.urls import reverse
 
 from console.models import AuditEntry
-from eventbus.keys import redrive_key
-from tests.console.groups_helpers import (
-    TOPIC,
-    PaymentDeclined,
-    dead_letter,
-    declare,
-    fill,
-    group_at,
-    letter_ids,
-)
+from tests.console.groups_helpers import TOPIC, failed_letters, letter_ids, redriven
 
 
 @pytest.fixture
 def letters(bus, make_topic):
     """Six dead letters for 'inventory': even ones ValueError, odd ones declined."""
-    declare(make_topic)
-    published = fill(6)
-    group_at("inventory")
-    for n, event in enumerate(published):
-        exc = ValueError(f"no stock {n}") if n % 2 == 0 else PaymentDeclined("card")
-        dead_letter(bus, event, "inventory", exc)
-    return letter_ids(bus, "inventory")
+    return failed_letters(bus, make_topic)
 
 
 def group_url(name: str = "console:deadletters-group") -> str:
     return reverse(name, args=[TOPIC, "inventory"])
-
-
-def redriven(bus) -> int:
-    return bus.xlen(redrive_key(TOPIC, "inventory"))
 
 
 def test_index_lists_groups_with_their_letter_counts(letters, client_as):

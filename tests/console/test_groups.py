@@ -17,6 +17,7 @@ from tests.console.groups_helpers import (
     declare,
     fill,
     group_at,
+    orders_read_by,
     positions,
 )
 
@@ -24,10 +25,7 @@ from tests.console.groups_helpers import (
 @pytest.fixture
 def topic(bus, make_topic):
     """A two-partition topic with six events and a group that read none."""
-    declare(make_topic)
-    published = fill(6)
-    group_at("inventory")
-    return published
+    return orders_read_by(make_topic)
 
 
 def test_groups_page_lists_each_group_with_backlog_and_dead_letters(

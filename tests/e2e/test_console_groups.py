@@ -12,9 +12,8 @@ from tests.console.groups_helpers import (
     TOPIC,
     PaymentDeclined,
     dead_letter,
-    declare,
-    fill,
     group_at,
+    orders_read_by,
     positions,
 )
 from tests.consumer_app.events import PROBE_TOPIC
@@ -31,9 +30,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def data(bus, make_topic):
     """Two partitions, ten events, 'inventory' at latest, two dead letters."""
-    declare(make_topic)
-    published = fill(10)
-    group_at("inventory", start="latest")
+    published = orders_read_by(make_topic, count=10, start="latest")
     group_at("shipping", start="earliest")
     dead_letter(bus, published[0], "inventory", ValueError("no stock for sku-0"))
     dead_letter(bus, published[1], "inventory", PaymentDeclined("card declined"))

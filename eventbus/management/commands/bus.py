@@ -1,7 +1,9 @@
 """``manage.py bus <subcommand>``: one entry point for every bus operation.
 
 Each subcommand lives in ``eventbus/cli/<name>.py`` and provides ``HELP``,
-``add_arguments(parser)`` and ``handle(command, options)``.
+``add_arguments(parser)`` and ``handle(command, options)``. Other apps add
+subcommands through ``settings.BUS_CLI_EXTRA`` (name -> module path), so the
+bus offers them without importing those apps (``bus token`` is the console's).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from eventbus.exceptions import BusError
@@ -29,13 +32,25 @@ SUBCOMMANDS = (
 )
 
 
+def _extra() -> dict[str, str]:
+    extra: dict[str, str] = getattr(settings, "BUS_CLI_EXTRA", {})
+    return extra
+
+
 def _load(name: str) -> ModuleType | None:
+    # The bus's own subcommands win: an extra cannot shadow one of them.
+    path = f"eventbus.cli.{name}" if name in SUBCOMMANDS else _extra()[name]
     try:
-        return import_module(f"eventbus.cli.{name}")
+        return import_module(path)
     except ModuleNotFoundError as exc:
-        if exc.name == f"eventbus.cli.{name}":
+        if exc.name != path:
+            raise
+        if name in SUBCOMMANDS:
             return None
-        raise
+        raise CommandError(
+            f"settings.BUS_CLI_EXTRA names the module '{path}' for 'bus {name}', "
+            "but there is no such module. Fix the path or remove the entry."
+        ) from exc
 
 
 class Command(BaseCommand):
@@ -45,11 +60,14 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(
             dest="subcommand", required=True, metavar="SUBCOMMAND"
         )
-        for name in SUBCOMMANDS:
+        for name in (*SUBCOMMANDS, *sorted(set(_extra()) - set(SUBCOMMANDS))):
             module = _load(name)
             if module is None:
                 continue
-            child = sub.add_parser(name, help=module.HELP, description=module.HELP)
+            # argparse %-formats help (not description): "%h" must be "%%h".
+            child = sub.add_parser(
+                name, help=module.HELP.replace("%", "%%"), description=module.HELP
+            )
             module.add_arguments(child)
 
     def handle(self, *args: Any, **options: Any) -> None:

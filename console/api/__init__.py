@@ -1,0 +1,1 @@
+"""The bus's REST API, /api/v1/ (DRF + drf-spectacular; docs/api.md)."""
