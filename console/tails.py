@@ -22,9 +22,10 @@ from typing import Any
 
 import redis
 
+from console.filters import parse_filters
 from eventbus.client import get_redis, redis_errors
 from eventbus.keys import stream_key
-from eventbus.reading import decode, matcher, select_partitions
+from eventbus.reading import decode, matcher, select_partitions, xread_entries
 from eventbus.streams import text
 from eventbus.topics import TopicInfo
 
@@ -71,26 +72,14 @@ def parse_tail(message: dict[str, Any]) -> TailSpec:
         raise TailError(
             f'Tail {tail_id}: "partitions" must be a list of numbers or null.'
         )
-    types = message.get("types")
-    if isinstance(types, str):
-        types = [types]
-    if types is not None and (
-        not isinstance(types, list) or not all(isinstance(t, str) for t in types)
-    ):
-        raise TailError(
-            f'Tail {tail_id}: "types" must be a list of patterns such as '
-            '["order.*"], or null.'
-        )
-    for name in ("key", "subject"):
-        if message.get(name) is not None and not isinstance(message[name], str):
-            raise TailError(f'Tail {tail_id}: "{name}" must be a string or null.')
+    filters = parse_filters(message, f"Tail {tail_id}", TailError)
     return TailSpec(
         id=tail_id,
         topic=topic,
         partitions=partitions,
-        types=[t for t in types if t] if types else None,
-        key=message.get("key") or None,
-        subject=message.get("subject") or None,
+        types=filters.types,
+        key=filters.key,
+        subject=filters.subject,
         start=_parse_start(tail_id, message.get("from", "latest")),
     )
 
@@ -197,17 +186,8 @@ class Tail:
     def _events(
         self, reply: Any, keys: dict[str, int], cursors: dict[int, str]
     ) -> list[dict[str, Any]]:
-        rows = reply.items() if isinstance(reply, dict) else reply or []
-        batch = []
-        for raw_key, found in rows:
-            p = keys[text(raw_key)]
-            for raw_id, fields in found:
-                sid = text(raw_id)
-                ms, _, seq = sid.partition("-")
-                batch.append((int(ms), int(seq), p, sid, fields))
-        batch.sort(key=lambda e: e[:3])  # time order across partitions
         events = []
-        for entry in batch:
+        for entry in xread_entries(reply, keys):
             cursors[entry[2]] = entry[3]
             event = decode(self.topic, entry)
             if event is not None and self.match(event):

@@ -170,6 +170,24 @@ def entries(
         chunk = min(chunk * 2, MAX_CHUNK)
 
 
+def xread_entries(reply: Any, keys: dict[str, int]) -> list[Entry]:
+    """Return an XREAD reply's entries in time order across partitions.
+
+    ``keys`` maps each stream key read to its partition. The reply is a dict
+    under RESP3 and a list of pairs under RESP2; both are accepted.
+    """
+    rows: Iterable[Any] = reply.items() if isinstance(reply, dict) else reply or []
+    batch: list[Entry] = []
+    for raw_key, found in rows:
+        p = keys[text(raw_key)]
+        for raw_id, fields in found:
+            sid = text(raw_id)
+            ms, _, seq = sid.partition("-")
+            batch.append((int(ms), int(seq), p, sid, fields))
+    batch.sort(key=lambda e: e[:3])
+    return batch
+
+
 def merged(
     streams: Sequence[Iterator[Entry]], reverse: bool = False
 ) -> Iterator[Entry]:
@@ -388,16 +406,7 @@ def _follow(
                 count=500,
                 block=max(int(block_ms), 1),
             )
-        rows: Iterable[Any] = reply.items() if isinstance(reply, dict) else reply or []
-        batch: list[Entry] = []
-        for raw_key, found in rows:
-            p = keys[text(raw_key)]
-            for raw_id, fields in found:
-                sid = text(raw_id)
-                ms, _, seq = sid.partition("-")
-                batch.append((int(ms), int(seq), p, sid, fields))
-        batch.sort(key=lambda e: e[:3])
-        for entry in batch:
+        for entry in xread_entries(reply, keys):
             last[entry[2]] = entry[3]
             if floor is not None and entry[:2] < floor:
                 continue  # a start in the future: skip what comes before it
