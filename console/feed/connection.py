@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from console.feed.hub import Item
-from console.feed.link import Link
+from console.feed.link import HIGH_WATER, Link
 from console.feed.protocol import SLOW, control
 
 if TYPE_CHECKING:
@@ -69,8 +69,31 @@ class Connection:
         if not paced and len(self.queue) > self.buffer:
             self.too_slow(len(self.queue))
             return
+        if self.link.direct and not self.queue:
+            # Nothing waits ahead of these: write them now, on the loop, as
+            # long as the transport takes them; queue what is left.
+            items = self._write(sub, list(items))
+            if not items:
+                return
         self.queue.extend((sub, item) for item in items)
         self.wake.set()
+
+    def _write(self, sub: Subscription, items: list[Item]) -> list[Item]:
+        """Write ``items`` directly until the transport backs up; return the rest."""
+        link, sent = self.link, sub.sent
+        for n, item in enumerate(items):
+            if n % YIELD_EVERY == 0 and link.backlog() > HIGH_WATER:
+                return items[n:]
+            if sub.state == "closed":
+                return []
+            done = sent[item.topic]
+            last = done.get(item.partition)
+            if last is not None and item.key <= last:
+                continue  # already sent: the replay/live seam
+            done[item.partition] = item.key
+            link.write(item.wire)
+            self.sent_events += 1
+        return []
 
     async def room(self) -> None:
         """Wait until the queue is at most half full (replay back-pressure)."""
@@ -91,7 +114,7 @@ class Connection:
         asyncio.get_running_loop().create_task(self.close(SLOW, reason))
 
     async def _send(self) -> None:
-        queue, send_text = self.queue, self.send_text
+        queue, send_text, link = self.queue, self.send_text, self.link
         try:
             while not self.closed.is_set():
                 await self.wake.wait()
@@ -110,15 +133,18 @@ class Connection:
                     if last is not None and item.key <= last:
                         continue  # already sent: the replay/live seam
                     sent[item.partition] = item.key
-                    await send_text(item.frame)
+                    if link.direct:
+                        link.write(item.wire)
+                    else:
+                        await send_text(item.frame)
                     self.sent_events += 1
                     since_yield += 1
                     if since_yield >= YIELD_EVERY:
                         since_yield = 0
-                        await self.link.drain(self.closed)
+                        await link.drain(self.closed)
                         await asyncio.sleep(0)
                 if not self.closed.is_set():
-                    await self.link.drain(self.closed)
+                    await link.drain(self.closed)
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket went away mid-send: nothing to tell

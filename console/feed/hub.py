@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
+from autobahn.websocket.protocol import PreparedMessage
 
+from console.feed.link import prepare
 from console.feed.protocol import Key, event_frame, key_of
 from eventbus.client import get_redis
 from eventbus.envelope import Event
 from eventbus.keys import stream_key
-from eventbus.reading import decode, xread_entries
+from eventbus.reading import Entry, decode, xread_entries
 from eventbus.streams import text
 from eventbus.topics import TopicInfo
 
@@ -37,13 +39,20 @@ LINGER_SECONDS = 5.0  # a reader without subscribers stops after this
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One event as the fan-out carries it: read and serialized once."""
+    """One event as the fan-out carries it: read, serialized and framed once."""
 
     topic: str
     partition: int
     key: Key
     event: Event
     frame: str
+    wire: PreparedMessage
+
+
+def make_item(topic: str, entry: Entry, event: Event) -> Item:
+    """Return the fan-out item of one decoded log entry."""
+    frame = event_frame(event)
+    return Item(topic, entry[2], (entry[0], entry[1]), event, frame, prepare(frame))
 
 
 class Listener(Protocol):
@@ -109,10 +118,7 @@ class TopicReader:
             self.cursors[entry[2]] = entry[3]
             event = decode(self.info.name, entry)
             if event is not None:
-                frame = event_frame(event)
-                items.append(
-                    Item(self.info.name, entry[2], (entry[0], entry[1]), event, frame)
-                )
+                items.append(make_item(self.info.name, entry, event))
         return items
 
     def _dispatch(self, items: list[Item], cursors: dict[int, str]) -> None:

@@ -8,6 +8,11 @@ closes with a reason through the protocol, because Daphne drops the ASGI
 close "reason". Elsewhere (e.g. ``WebsocketCommunicator`` in tests) there
 is no transport: only the connection's own bounded queue applies, and
 close reasons go out through ASGI.
+
+Fan-out cost is per client per event, so under Daphne each event is framed
+once (autobahn's ``PreparedMessage``, its broadcast helper) and written to
+every live socket directly from the event loop, without a coroutine per
+frame; elsewhere frames go through ASGI ``send`` as text.
 """
 
 from __future__ import annotations
@@ -16,8 +21,15 @@ import asyncio
 import functools
 from typing import Any
 
+from autobahn.websocket.protocol import PreparedMessage
+
 HIGH_WATER = 1 << 20  # bytes waiting in the transport: stop sending
 LOW_WATER = 256 << 10  # ... until it drains below this
+
+
+def prepare(frame: str) -> PreparedMessage:
+    """Frame a text message once for sending on many sockets (no mask: server)."""
+    return PreparedMessage(frame.encode(), False, False, True)
 
 
 class Link:
@@ -25,6 +37,16 @@ class Link:
 
     def __init__(self, send: Any) -> None:
         self.protocol = _daphne_protocol(send)
+        # Writes prepared frames straight to the transport (under Daphne).
+        self.direct = self.protocol is not None and hasattr(
+            self.protocol, "sendPreparedMessage"
+        )
+
+    def write(self, prepared: PreparedMessage) -> None:
+        """Send a prepared frame now (``direct`` links only); dropped once closed."""
+        protocol = self.protocol
+        if protocol.state == protocol.STATE_OPEN:
+            protocol.sendPreparedMessage(prepared)
 
     def backlog(self) -> int:
         """Return the bytes written but not yet taken by the kernel (0: unknown)."""

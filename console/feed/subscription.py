@@ -14,8 +14,8 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from console.feed.hub import Hub, Item
-from console.feed.protocol import Key, SubscribeSpec, event_frame, id_of
+from console.feed.hub import Hub, Item, make_item
+from console.feed.protocol import Key, SubscribeSpec, id_of
 from eventbus.client import get_redis, redis_errors
 from eventbus.envelope import Event
 from eventbus.keys import stream_key
@@ -173,10 +173,7 @@ class Subscription:
                 scanned += 1
                 event = decode(info.name, entry)
                 if event is not None and (self.match is None or self.match(event)):
-                    frame = event_frame(event)
-                    items.append(
-                        Item(info.name, entry[2], (entry[0], entry[1]), event, frame)
-                    )
+                    items.append(make_item(info.name, entry, event))
                 if scanned >= PAGE:
                     return items, False
         return items, True
