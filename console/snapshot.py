@@ -20,13 +20,14 @@ from eventbus.deadletters import count_dead_letters
 from eventbus.exceptions import BusUnavailable
 from eventbus.keys import lease_key, stats_key, stream_key
 from eventbus.lag import partition_lag
+from eventbus.metrics import OUTCOMES
 from eventbus.models import ConsumerGroup
 from eventbus.streams import GroupState, StreamState, parse_id, text
 from eventbus.topics import TopicInfo, list_topics
 
-# Counters of a group's finished events (eventbus.metrics.OUTCOMES minus
-# "failed", which counts attempts that will be retried).
-FINISHED = ("processed", "skipped", "duplicates", "dead")
+# Counters of a group's finished events: OUTCOMES minus "failed", which
+# counts attempts that will be retried.
+FINISHED = tuple(o for o in OUTCOMES if o != "failed")
 
 
 def read_bus() -> dict[str, Any]:
@@ -189,8 +190,7 @@ def _groups_figures(
     figures: dict[str, Any] = {}
     for topic, group in names:
         parts: dict[str, Any] = {}
-        totals = dict.fromkeys(("processed", "failed", "skipped", "duplicates"), 0)
-        totals["dead"] = 0
+        totals = dict.fromkeys(OUTCOMES, 0)
         lags = []
         for p in by_name[topic].partition_ids:
             owner, raw_stats = next(replies), next(replies)

@@ -18,6 +18,7 @@ from typing import TypeVar
 import redis
 from django.db import IntegrityError, transaction
 
+from eventbus._bounds import Until, check_range, read_untils, until_value, write_until
 from eventbus._positions import set_position
 from eventbus._targets import (
     Start,
@@ -28,7 +29,7 @@ from eventbus._targets import (
 )
 from eventbus.client import get_redis, redis_errors
 from eventbus.exceptions import GroupExists, UnknownGroup
-from eventbus.keys import positions_key, stream_key
+from eventbus.keys import positions_key, stream_key, until_key
 from eventbus.models import ConsumerGroup
 from eventbus.streams import group_states, text
 from eventbus.topics import get_topic, list_topics
@@ -62,6 +63,7 @@ class GroupInfo:
     start: str | None
     created_at: datetime | None
     partitions: tuple[GroupPartition, ...]
+    until_ms: int | None = None  # end bound: events from then on are not handled
 
     @property
     def pending(self) -> int:
@@ -76,11 +78,20 @@ class GroupInfo:
         return [p.partition for p in self.partitions if not p.exists]
 
 
-def create_group(topic: str, group: str, *, start: Start = "latest") -> GroupInfo:
-    """Create ``group`` on every partition of ``topic`` at ``start``."""
+def create_group(
+    topic: str, group: str, *, start: Start = "latest", until: Until = None
+) -> GroupInfo:
+    """Create ``group`` on every partition of ``topic`` at ``start``.
+
+    With ``until`` (ms, datetime or ISO 8601) the group handles only events
+    before that time; its workers acknowledge later ones without handling
+    them (``eventbus._bounds``): a replay of ``[start, until)``.
+    """
     info = get_topic(topic)
     validate_group_name(group)
     value = start_value(start)
+    until_ms = until_value(until)
+    check_range(value, until_ms)
     client = get_redis()
     with redis_errors(f"create group '{group}' on '{topic}'"):
         exists_on = [
@@ -90,6 +101,9 @@ def create_group(topic: str, group: str, *, start: Start = "latest") -> GroupInf
             raise GroupExists(_exists_message(topic, group))
         created: list[int] = []
         try:
+            # The bound first: a worker that finds the group must find its end.
+            # Without one, a stale key (left by a raw XGROUP DESTROY) goes.
+            write_until(client, topic, group, until_ms)
             for p in info.partition_ids:
                 position = start_position(client, topic, p, value)
                 set_position(client, topic, p, group, position, create=True)
@@ -118,6 +132,7 @@ def _exists_message(topic: str, group: str) -> str:
 def _undo(client: redis.Redis, topic: str, group: str, partitions: list[int]) -> None:
     # Best effort: a half-created group would make the next create say "exists".
     try:
+        client.delete(until_key(topic, group))
         for p in partitions:
             client.xgroup_destroy(stream_key(topic, p), group)
             client.hdel(positions_key(topic, p), group)
@@ -126,7 +141,7 @@ def _undo(client: redis.Redis, topic: str, group: str, partitions: list[int]) ->
 
 
 def delete_group(topic: str, group: str) -> None:
-    """Delete ``group`` from every partition, its recorded positions and its row.
+    """Delete ``group`` from every partition, its positions, bound and row.
 
     Its dead-letter stream is kept: it holds events nobody processed.
     """
@@ -137,6 +152,7 @@ def delete_group(topic: str, group: str) -> None:
         pipe = client.pipeline(transaction=False)
         for p in info.partition_ids:
             pipe.hdel(positions_key(topic, p), group)
+        pipe.delete(until_key(topic, group))
         pipe.execute()
         for p in info.partition_ids:
             try:
@@ -164,6 +180,7 @@ def _topic_groups(
     }
     names = {name for by_name in states.values() for name in by_name}
     names |= {name for (t, name) in rows if t == topic}
+    untils = read_untils(client, topic, sorted(names))
     groups: list[GroupInfo] = []
     for name in sorted(names):
         parts = []
@@ -193,6 +210,7 @@ def _topic_groups(
                 start=row.start if row else None,
                 created_at=row.created_at if row else None,
                 partitions=tuple(parts),
+                until_ms=untils.get(name),
             )
         )
     return groups

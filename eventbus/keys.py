@@ -49,6 +49,17 @@ def redrive_key(topic: str, group: str) -> str:
     return f"sy:{{{topic}}}:redrive:{group}"
 
 
+def until_key(topic: str, group: str) -> str:
+    """Return the key holding a group's end bound on a topic (ms since the epoch).
+
+    One small key per topic and group, tagged ``{topic}`` like the group's
+    dead-letter and redrive streams: the bound applies to every partition,
+    and the consumer reads it once per heartbeat on its own, never inside a
+    multi-key command with a partition's keys, so no slot has to match.
+    """
+    return f"sy:{{{topic}}}:until:{group}"
+
+
 def lease_key(source_key: str, group: str) -> str:
     """Return the key of one group's lease on one source (partition or redrive).
 

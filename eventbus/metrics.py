@@ -20,7 +20,10 @@ from eventbus.groups import list_groups
 from eventbus.keys import redrive_key, stats_key, stream_key
 from eventbus.topics import get_topic
 
-OUTCOMES = ("processed", "failed", "skipped", "duplicates", "dead")
+# beyond_end: events at or after a group's end bound (a replay's range is
+# over), acked without handling. Not "skipped", which means "no handler
+# takes this type": the two call for different questions from an operator.
+OUTCOMES = ("processed", "failed", "skipped", "duplicates", "dead", "beyond_end")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class SourceStats:
     skipped: int = 0
     duplicates: int = 0
     dead: int = 0
+    beyond_end: int = 0
     latency_us: int = 0  # summed handler time of the processed events
     last_ms: int | None = None  # when a batch last committed
 

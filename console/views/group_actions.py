@@ -28,6 +28,7 @@ from console.group_ops import (
 )
 from console.views.groups import fmt_when, group_context
 from eventbus import create_group, get_topic, plan_reset
+from eventbus.consumer.subscriptions import subscriptions
 from eventbus.exceptions import BusError, BusUnavailable, UnknownGroup, UnknownTopic
 
 
@@ -125,14 +126,29 @@ def _apply(request: HttpRequest, topic: str, group: str) -> HttpResponse:
     return redirect(reverse("console:group", args=[topic, group]))
 
 
+def _handler_groups(topic: str) -> list[str]:
+    """Return the groups whose handlers subscribe to ``topic`` (a replay runs one)."""
+    return sorted({sub.group for sub in subscriptions() if sub.topic == topic})
+
+
+def _worker_command(group: str, handlers: str) -> str:
+    return f"celery -A config worker -n {group}@%h --bus-group {group}={handlers}"
+
+
 @operator_required
 def group_replay(request: HttpRequest, topic: str) -> HttpResponse:
-    """Create a fresh group at a start time to replay a time range (POST)."""
+    """Create a fresh group for the range [start, end) of a topic (POST)."""
     try:
         info = get_topic(topic)
     except UnknownTopic as exc:
         raise Http404(str(exc)) from exc
-    context: dict[str, Any] = {"page": "group-replay", "topic": info, "form": {}}
+    handler_groups = _handler_groups(topic)
+    context: dict[str, Any] = {
+        "page": "group-replay",
+        "topic": info,
+        "form": {},
+        "handler_groups": handler_groups,
+    }
     if request.method != "POST":
         return render(request, "console/group_replay.html", context)
     form = request.POST
@@ -144,24 +160,39 @@ def group_replay(request: HttpRequest, topic: str) -> HttpResponse:
         end_ms = parse_time_ms(end_raw, "End") if end_raw else None
         if end_ms is not None and end_ms <= start_ms:
             raise FormProblem("End must be after start; leave it empty for no end.")
-        created = create_group(topic, name, start=start_ms)
+        handlers = form.get("handlers", "").strip()
+        if handlers and handlers not in handler_groups:
+            raise FormProblem(
+                f"No handlers of group '{handlers}' subscribe to {topic}. Pick one "
+                f"of: {', '.join(handler_groups) or 'none'} (or leave it empty)."
+            )
+        created = create_group(topic, name, start=start_ms, until=end_ms)
     except BusUnavailable:
         raise
     except (FormProblem, BusError) as exc:
         context["error"] = str(exc)
         return render(request, "console/group_replay.html", context, status=400)
+    detail: dict[str, Any] = {"start_ms": start_ms, "end_ms": end_ms}
+    if handlers:
+        detail["handlers"] = handlers
     audit_record(
         user=request.user,
         action="group.replay",
         target=f"{topic} / {name}",
         before=None,
         after={str(p.partition): p.position for p in created.partitions},
-        detail={"start_ms": start_ms, "end_ms": end_ms},
+        detail=detail,
     )
     until = f" until {fmt_when(end_ms)}" if end_ms else ""
+    stops = (
+        " It stops handling at the end; once the group page shows it done, stop "
+        "the worker and delete the group."
+        if end_ms
+        else ""
+    )
     messages.success(
         request,
-        f"Created group {name} on {topic} at {fmt_when(start_ms)}{until}. "
-        "Subscribe a worker with this group to process the range.",
+        f"Created group {name} on {topic} at {fmt_when(start_ms)}{until}. Run it "
+        f"with: {_worker_command(name, handlers or '<service>')}.{stops}",
     )
     return redirect(reverse("console:group", args=[topic, name]))

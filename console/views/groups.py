@@ -10,16 +10,14 @@ from django.shortcuts import render
 
 from console.access import viewer_required
 from console.forms_groups import MODES
-from console.models import AuditEntry
 from eventbus import (
-    ResetTarget,
     count_dead_letters,
     get_topic,
     group_lag,
     list_groups,
     list_topics,
     partition_owners,
-    plan_reset,
+    range_progress,
     source_stats,
     topic_lag,
 )
@@ -112,6 +110,7 @@ def partition_rows(topic: str, group: str) -> tuple[Any, list[dict[str, Any]]]:
                 "oldest": part.oldest_unprocessed_id or "",
                 "owner": owners.get(part.partition),
                 "processed": counters.processed if counters else 0,
+                "beyond_end": counters.beyond_end if counters else 0,
                 "dead": counters.dead if counters else 0,
                 "last_batch": fmt_when(counters.last_ms if counters else None),
                 "note": part.note,
@@ -131,38 +130,29 @@ def partition_rows(topic: str, group: str) -> tuple[Any, list[dict[str, Any]]]:
     return lag, rows
 
 
-def replay_range(topic: str, group: str, lag: Any) -> dict[str, Any] | None:
-    """Return the replay range a group was created for, and how far it got."""
-    entry = (
-        AuditEntry.objects.filter(action="group.replay", target=f"{topic} / {group}")
-        .order_by("-at", "-id")
-        .first()
-    )
-    if entry is None or not entry.detail.get("end_ms"):
+def replay_range(topic: str, group: str, rows: list[dict[str, Any]]) -> Any:
+    """Return the group's end bound and, per partition, how much is left before it."""
+    progress = range_progress(topic, group)
+    if progress is None:
         return None
-    end_ms = int(entry.detail["end_ms"])
-    # A dry run to the end time names, per partition, the last event inside
-    # the range and how many come after it; nothing is changed.
-    plan = plan_reset(topic, group, ResetTarget.at_time(end_ms))
-    undelivered = {p.partition: p.undelivered for p in lag.partitions}
-    pending = {p.partition: p.pending for p in lag.partitions}
-    parts = []
-    for part in plan.partitions:
-        left = undelivered.get(part.partition)
-        remaining = None if left is None else max(left - part.to_deliver, 0)
-        parts.append(
+    beyond = {row["partition"]: row.get("beyond_end", 0) for row in rows}
+    start = progress.start or ""
+    return {
+        "start": fmt_when(int(start)) if start.isdigit() else start,
+        "end": fmt_when(progress.until_ms) or f"{progress.until_ms} ms",
+        "until_ms": progress.until_ms,
+        "remaining": _unknown(progress.remaining),
+        "done": progress.done,
+        "partitions": [
             {
                 "partition": part.partition,
-                "end_id": part.new_position,
-                "remaining": _unknown(remaining),
-                "reached": remaining == 0 and not pending.get(part.partition),
+                "end_id": part.end_id,
+                "remaining": _unknown(part.remaining),
+                "beyond_end": beyond.get(part.partition, 0),
+                "done": part.done,
             }
-        )
-    return {
-        "start": fmt_when(entry.detail.get("start_ms")),
-        "end": fmt_when(end_ms),
-        "partitions": parts,
-        "reached": all(p["reached"] for p in parts),
+            for part in progress.partitions
+        ],
     }
 
 
@@ -189,7 +179,7 @@ def group_context(topic: str, group: str) -> dict[str, Any]:
         "modes": MODES,
         "other_groups": others,
         "partition_ids": list(info.partition_ids),
-        "replay": replay_range(topic, group, lag),
+        "replay": replay_range(topic, group, rows),
     }
 
 

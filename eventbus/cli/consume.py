@@ -10,30 +10,35 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from eventbus.consumer.subscriptions import subscriptions
+from eventbus.consumer.subscriptions import group_spec, handlers_for, where_created
+from eventbus.exceptions import BusError
 
 HELP = (
     "Run 'celery -A config worker -n GROUP@%h --bus-group GROUP' (extra arguments "
-    "after '--' go to celery)."
+    "after '--' go to celery). GROUP=HANDLERS runs the handlers of HANDLERS as GROUP."
 )
 
 
 def add_arguments(parser: CommandParser) -> None:
-    parser.add_argument("group", help="The consumer group to run, e.g. inventory")
+    parser.add_argument(
+        "group",
+        help="The consumer group to run, e.g. inventory, or NEW=HANDLERS such as "
+        "analytics-replay=analytics (analytics' handlers as group analytics-replay)",
+    )
     parser.add_argument(
         "celery_args", nargs="*", help="Arguments for celery worker (after --)"
     )
 
 
 def handle(command: BaseCommand, options: dict[str, Any]) -> None:
-    group = options["group"]
-    known = sorted({sub.group for sub in subscriptions()})
-    if group not in known:
-        raise CommandError(
-            f"No handlers subscribe for group '{group}'. Known groups: "
-            f"{', '.join(known) or 'none'}. Declare handlers with @subscribe in a "
-            "services/<name>/handlers.py module."
-        )
+    spec = options["group"]
+    try:
+        group, handlers = group_spec(spec)
+        subs = handlers_for(group, handlers)  # the worker would refuse: say so now
+        if handlers != group:
+            where_created(group, handlers, subs)
+    except BusError as exc:
+        raise CommandError(str(exc)) from exc
     here = str(Path(sys.executable).parent)  # the virtualenv's celery first
     celery = shutil.which("celery", path=here) or shutil.which("celery")
     if celery is None:
@@ -41,7 +46,7 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
     argv = [
         celery, "-A", "config", "worker",
         "-n", f"{group}@%h",
-        "--bus-group", group,
+        "--bus-group", spec.strip(),
         *options["celery_args"],
     ]  # fmt: skip
     command.stdout.write(" ".join(argv))

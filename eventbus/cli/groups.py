@@ -25,9 +25,17 @@ def add_arguments(parser: CommandParser) -> None:
     create.add_argument("group")
     create.add_argument(
         "--start",
+        "--from",
+        dest="start",
         default="latest",
         help="earliest, latest (default), an ISO 8601 time such as "
         "2024-05-01T12:00:00Z (no offset: TIME_ZONE) or ms since the epoch.",
+    )
+    create.add_argument(
+        "--until",
+        default=None,
+        help="End of a replay range (exclusive), as an ISO 8601 time or ms: the "
+        "group's workers ack events from then on without handling them.",
     )
     delete = actions.add_parser("delete", help="Delete a group and its positions.")
     delete.add_argument("topic_name", metavar="TOPIC")
@@ -38,13 +46,22 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
     action = options.get("action")
     if action == "create":
         info = create_group(
-            options["topic_name"], options["group"], start=options["start"]
+            options["topic_name"],
+            options["group"],
+            start=options["start"],
+            until=options.get("until"),
         )
         positions = ", ".join(f"{p.partition}:{p.position}" for p in info.partitions)
+        until = f" until {info.until_ms}" if info.until_ms is not None else ""
         command.stdout.write(
-            f"Created group '{info.name}' on '{info.topic}' at {info.start} "
+            f"Created group '{info.name}' on '{info.topic}' at {info.start}{until} "
             f"(positions {positions})."
         )
+        if info.until_ms is not None:
+            command.stdout.write(
+                "Run it with: celery -A config worker --bus-group "
+                f"{info.name}=<group whose handlers to run>"
+            )
         return
     if action == "delete":
         delete_group(options["topic_name"], options["group"])
@@ -61,7 +78,7 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
         command.stdout.write("No consumer groups.")
         return
     table = Table(
-        "topic", "group", "start", "partitions", "pending", "consumers", "row"
+        "topic", "group", "start", "until", "partitions", "pending", "consumers", "row"
     )
     for info in groups:
         present = len(info.partitions) - len(info.missing_partitions)
@@ -72,6 +89,7 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
             info.topic,
             info.name,
             info.start or "-",
+            "-" if info.until_ms is None else str(info.until_ms),
             f"{present}/{len(info.partitions)}{missing}",
             str(info.pending),
             str(info.consumers),
@@ -86,6 +104,7 @@ def _as_dict(info: GroupInfo) -> dict[str, Any]:
         "group": info.name,
         "registered": info.registered,
         "start": info.start,
+        "until_ms": info.until_ms,
         "created_at": info.created_at.isoformat() if info.created_at else None,
         "partitions": [
             {

@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 
+from eventbus._bounds import stream_ms
 from eventbus.consumer.handling import (
     Watchdog,
     already_processed,
@@ -57,6 +58,7 @@ class Outcome:
     duplicates: int = 0
     failed: int = 0
     dead: int = 0
+    beyond_end: int = 0  # at or after the group's end bound: acked, not handled
     latency_us: int = 0
 
     def as_fields(self) -> dict[str, int]:
@@ -72,11 +74,15 @@ class BatchProcessor:
         group: str,
         subs: dict[str, list[Subscription]],
         watchdog: Watchdog,
+        bounds: dict[str, int | None] | None = None,
     ) -> None:
         self.client = client
         self.group = group
         self.subs = subs
         self.watchdog = watchdog
+        # The group's end bound per topic; the runner refreshes this very dict
+        # with its heartbeat, so a batch costs no extra round trip for it.
+        self.bounds = bounds if bounds is not None else {}
         self._types: dict[str, EventType | None] = {}
         self._routes: dict[tuple[str, str], Subscription | None] = {}
         self.idempotent_topics = {
@@ -94,11 +100,15 @@ class BatchProcessor:
     def process(self, state: SourceState) -> Outcome:
         """Handle buffered entries in order until one fails; commit what is done."""
         source = state.source
+        inside = self._inside(state)
+        if inside == 0:
+            return self._past_end(state)
         outcome = Outcome()
         done: list[str] = []
         cleared: list[str] = []  # ids with a failure record to delete
         letters = []
-        entries = list(state.buffer)
+        # Entries beyond the end stay buffered; the next call acks them.
+        entries = list(state.buffer)[:inside]
         events = [self._decode(source, sid, fields) for sid, fields in entries]
         seen = (
             already_processed(
@@ -218,6 +228,33 @@ class BatchProcessor:
         cleared = [sid for sid in done if sid in failures]
         outcome.dead = len(letters)
         self._commit(source, done, cleared, letters, outcome)
+        for sid in cleared:
+            failures.pop(sid, None)
+        for _ in entries:
+            state.buffer.popleft()
+        state.retry_at = 0.0
+        return outcome
+
+    def _inside(self, state: SourceState) -> int:
+        """Return how many buffered entries come before the group's end bound."""
+        buffer = state.buffer
+        # Redriven letters are handled whatever their time: they were inside
+        # the range when they failed.
+        until = None if state.source.is_redrive else self.bounds.get(state.source.topic)
+        if until is None or not buffer or stream_ms(buffer[-1][0]) < until:
+            return len(buffer)
+        for index, (sid, _) in enumerate(buffer):  # ids ascend within a source
+            if stream_ms(sid) >= until:
+                return index
+        return len(buffer)
+
+    def _past_end(self, state: SourceState) -> Outcome:
+        """Ack buffered entries at or after the end bound without handling them."""
+        done = [sid for sid, _ in state.buffer]
+        failures = self._failures(state)
+        cleared = [sid for sid in done if sid in failures]
+        outcome = Outcome(beyond_end=len(done))
+        self._commit(state.source, done, cleared, [], outcome)
         for sid in cleared:
             failures.pop(sid, None)
         state.buffer.clear()

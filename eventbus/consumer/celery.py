@@ -4,7 +4,9 @@ Worker-blueprint steps live as long as the worker; Consumer-blueprint steps
 are stopped and restarted whenever Celery's own broker connection flaps
 (FIELD-NOTES, Celery hosting). Each ``--bus-group`` gets one thread in the
 worker's main process, next to Celery's own task consumer, so ``celery
-inspect``/``control`` and Flower keep working.
+inspect``/``control`` and Flower keep working. ``--bus-group NEW=HANDLERS``
+runs the handlers declared for group HANDLERS as the consumer group NEW
+(e.g. a replay group running a service's handlers).
 """
 
 from __future__ import annotations
@@ -40,9 +42,14 @@ class BusConsumerStep(bootsteps.StartStopStep):  # type: ignore[misc]
         if not self.groups:
             return
         from eventbus.consumer.runner import GroupConsumer
+        from eventbus.consumer.subscriptions import group_spec
 
-        for group in self.groups:
-            consumer = GroupConsumer(group)
+        # Every spec is checked before any thread starts: a typo stops the
+        # worker at startup with the reason, not half of its groups later.
+        specs = [group_spec(value) for value in self.groups]
+        consumers = [GroupConsumer(group, handlers=owner) for group, owner in specs]
+        for consumer in consumers:
+            group = consumer.group
             thread = threading.Thread(
                 target=self._run, args=(consumer,), name=f"bus-{group}", daemon=True
             )
@@ -50,7 +57,10 @@ class BusConsumerStep(bootsteps.StartStopStep):  # type: ignore[misc]
             self.threads.append(thread)
             thread.start()
             logger.info(
-                "Bus consumer for group %r started (%s).", group, consumer.member
+                "Bus consumer for group %r started (%s), running the handlers of %r.",
+                group,
+                consumer.member,
+                consumer.handlers,
             )
 
     def _run(self, consumer: Any) -> None:
@@ -83,7 +93,8 @@ def install(app: Celery) -> None:
             multiple=True,
             default=(),
             help="Consumer group(s) of the event bus to run in this worker "
-            "(repeat or comma-separate).",
+            "(repeat or comma-separate). NEW=HANDLERS runs the handlers of group "
+            "HANDLERS as the group NEW, e.g. analytics-replay=analytics.",
         )
     )
     app.steps["worker"].add(BusConsumerStep)

@@ -23,13 +23,18 @@ from typing import Any
 import redis
 from django.db import close_old_connections, connections
 
+from eventbus._bounds import read_bounds
 from eventbus.client import get_redis, new_redis
 from eventbus.conf import bus_settings
 from eventbus.consumer.batch import BatchProcessor, Outcome, SourceState
 from eventbus.consumer.handling import Watchdog
 from eventbus.consumer.membership import Membership, Source, assign, new_member_id
-from eventbus.consumer.subscriptions import Subscription, subscriptions
-from eventbus.exceptions import BusUnavailable, GroupExists, SubscriptionError
+from eventbus.consumer.subscriptions import (
+    Subscription,
+    handlers_for,
+    where_created,
+)
+from eventbus.exceptions import BusUnavailable, GroupExists
 from eventbus.groups import create_group, ensure_group, is_nogroup
 from eventbus.keys import redrive_key, stream_key
 from eventbus.streams import text
@@ -39,12 +44,18 @@ logger = logging.getLogger("eventbus.consumer")
 
 
 class GroupConsumer:
-    """Consume every subscription of ``group`` until ``stop()`` is called."""
+    """Consume every subscription of ``group`` until ``stop()`` is called.
+
+    With ``handlers`` it runs the subscriptions declared for that group
+    instead, as ``group``: positions, leases, idempotency records and dead
+    letters are all ``group``'s (a replay group running a service's handlers).
+    """
 
     def __init__(
         self,
         group: str,
         *,
+        handlers: str | None = None,
         batch_size: int | None = None,
         block_ms: int = 1000,
         lease_ms: int | None = None,
@@ -52,13 +63,11 @@ class GroupConsumer:
         client: redis.Redis | None = None,
         member: str | None = None,
     ) -> None:
-        subs = subscriptions(group)
-        if not subs:
-            raise SubscriptionError(
-                f"No handlers subscribe for group '{group}'. Declare them with "
-                "@subscribe(topic, group=...) in a services/<name>/handlers.py module."
-            )
+        subs = handlers_for(group, handlers)
+        if handlers and handlers != group:
+            subs = where_created(group, handlers, subs)
         self.group = group
+        self.handlers = handlers or group
         self.subs: dict[str, list[Subscription]] = defaultdict(list)
         for sub in subs:
             self.subs[sub.topic].append(sub)
@@ -73,6 +82,8 @@ class GroupConsumer:
         self.states: dict[Source, SourceState] = {}
         self.totals = Outcome()
         self._wanted: list[Source] = []
+        # End bound per topic (None: none), refreshed with each heartbeat.
+        self.bounds: dict[str, int | None] = {}
 
     # --- life cycle -----------------------------------------------------
 
@@ -106,7 +117,9 @@ class GroupConsumer:
                     membership = Membership(
                         client, self.group, self.member, self.lease_ms
                     )
-                    processor = BatchProcessor(client, self.group, self.subs, watchdog)
+                    processor = BatchProcessor(
+                        client, self.group, self.subs, watchdog, self.bounds
+                    )
                     self._ensure_groups()
                     self._loop(client, membership, processor)
                     backoff = 0.1
@@ -165,6 +178,20 @@ class GroupConsumer:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
+    def _load_bounds(self, client: redis.Redis, topics: list[str]) -> None:
+        """Read the group's end bound on ``topics``; log when one changed."""
+        for topic, until in read_bounds(client, self.group, topics).items():
+            if until != self.bounds.get(topic):
+                logger.info(
+                    "Group %r on %r: %s.",
+                    self.group,
+                    topic,
+                    "no end bound any more"
+                    if until is None
+                    else f"events from {until} ms on are acked, not handled",
+                )
+            self.bounds[topic] = until
+
     def sources(self) -> list[Source]:
         """Return every source of the group: each partition and each redrive stream."""
         found = []
@@ -200,6 +227,7 @@ class GroupConsumer:
 
     def _maintain(self, client: redis.Redis, membership: Membership) -> None:
         """Heartbeat, renew leases, and move towards this member's assignment."""
+        self._load_bounds(client, list(self.subs))
         for lost in membership.renew():
             logger.warning("Group %r lost its lease on %s.", self.group, lost.label())
             self.states.pop(lost, None)
@@ -237,6 +265,7 @@ class GroupConsumer:
             start = text(reply[0])
             if start == "0-0":
                 break
+        self._load_bounds(client, [source.topic])  # the bound as of taking it
         self.states[source] = SourceState(source)
 
     def _read_pending(self, client: redis.Redis) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from eventbus._targets import validate_group_name
 from eventbus.envelope import Event
@@ -160,3 +161,77 @@ def route(subs: list[Subscription], event_type: str) -> Subscription | None:
         if sub.matches(event_type):
             return sub
     return None
+
+
+def group_spec(value: str) -> tuple[str, str]:
+    """Return ``(group, handlers)`` of a ``--bus-group`` value: ``G`` or ``NEW=G``.
+
+    ``analytics-replay=analytics`` runs analytics' handlers as the consumer
+    group ``analytics-replay``.
+    """
+    group, sep, handlers = value.strip().partition("=")
+    group, handlers = group.strip(), handlers.strip()
+    if sep and not (group and handlers):
+        raise SubscriptionError(
+            f"--bus-group {value!r}: write NEW=HANDLERS, e.g. "
+            "analytics-replay=analytics (run analytics' handlers as the group "
+            "analytics-replay), or just a group name."
+        )
+    validate_group_name(group)
+    return group, validate_group_name(handlers) if sep else group
+
+
+def handlers_for(group: str, handlers: str | None = None) -> list[Subscription]:
+    """Return what ``group`` runs: the subscriptions of ``handlers`` (or its own).
+
+    Borrowed subscriptions are rebound to ``group``, so their idempotency
+    records, positions and dead letters are ``group``'s, not the owner's.
+    """
+    validate_group_name(group)
+    owner = validate_group_name(handlers) if handlers else group
+    subs = subscriptions(owner)
+    if not subs:
+        known = sorted({sub.group for sub in subscriptions()})
+        raise SubscriptionError(
+            f"No handlers subscribe for group '{owner}' (groups with handlers: "
+            f"{', '.join(known) or 'none'}). Declare them with @subscribe(topic, "
+            "group=...) in a services/<name>/handlers.py module, or name one of "
+            "those groups."
+        )
+    return [replace(sub, group=group) for sub in subs] if owner != group else subs
+
+
+def where_created(
+    group: str, handlers: str, subs: list[Subscription]
+) -> list[Subscription]:
+    """Keep the borrowed subscriptions on topics where ``group`` was created.
+
+    A group running another group's handlers (a replay) is created by an
+    operator on the topics to replay, with a start and an end. On the
+    handlers' other topics it must not appear by itself at their start
+    policy (usually earliest): that would replay all of them, unbounded.
+    """
+    from eventbus.models import ConsumerGroup  # the model needs the app registry
+
+    topics = sorted({sub.topic for sub in subs})
+    created = set(
+        ConsumerGroup.objects.filter(name=group, topic__in=topics).values_list(
+            "topic", flat=True
+        )
+    )
+    if not created:
+        raise SubscriptionError(
+            f"Group '{group}' exists on none of the topics that '{handlers}' "
+            f"handles ({', '.join(topics)}). Create it first, e.g. manage.py bus "
+            f"groups create {topics[0]} {group} --from TIME --until TIME."
+        )
+    skipped = sorted(set(topics) - created)
+    if skipped:
+        logging.getLogger("eventbus.consumer").info(
+            "Group %r runs %r's handlers on %s only (not created on %s).",
+            group,
+            handlers,
+            ", ".join(sorted(created)),
+            ", ".join(skipped),
+        )
+    return [sub for sub in subs if sub.topic in created]

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from console.models import AuditEntry
+from eventbus import group_until
 from eventbus.keys import lease_key, stream_key
 from tests.conftest import free_port
 from tests.console.groups_helpers import (
@@ -87,7 +88,8 @@ def test_unknown_group_is_a_404_naming_the_groups(topic, client_as):
 def test_replay_creates_a_fresh_group_at_the_start_and_shows_the_end(
     bus, make_topic, client_as
 ):
-    """Replay makes a new group at the start time; the page tracks the end id."""
+    """Replay makes a new group at the start time, bounded at the end; the page
+    shows, per partition, the last event in the range and what is left."""
     declare(make_topic, partitions=1)
     early = fill(2)
     time.sleep(0.02)
@@ -110,8 +112,9 @@ def test_replay_creates_a_fresh_group_at_the_start_and_shows_the_end(
     replay = page.context["replay"]
     assert replay["partitions"][0]["end_id"] == inside[-1].position.stream_id
     assert replay["partitions"][0]["remaining"] == "3"
-    assert replay["reached"] is False
-    assert 'has no "stop at"' in page.content.decode()
+    assert replay["done"] is False and replay["until_ms"] == end_ms
+    assert group_until(TOPIC, "replay-1") == end_ms  # the bus holds the bound
+    assert "acknowledge the later ones without handling" in page.content.decode()
 
 
 def test_replay_refuses_an_existing_group_and_a_bad_range(topic, client_as):
