@@ -81,9 +81,9 @@ class Subscription:
             self.sent[info.name] = dict(floor)
 
     def positions(self) -> dict[str, dict[str, str]]:
-        """Return where the subscription starts, as ids ("0-0": the beginning)."""
+        """Return where the subscription starts: resuming after these loses nothing."""
         return {
-            topic: {str(p): id_of(key) for p, key in floors.items()}
+            topic: {str(p): _before(key) for p, key in floors.items()}
             for topic, floors in self.sent.items()
         }
 
@@ -177,3 +177,17 @@ class Subscription:
                 if scanned >= PAGE:
                     return items, False
         return items, True
+
+
+MAX_SEQ = 2**64 - 1
+
+
+def _before(key: Key) -> str:
+    """Return the stream id to resume after to get ``key``'s events again.
+
+    A start at time T is the floor (T, -1): the id just before T-0 is the last
+    possible id of T-1 ms ("0-0" at the very beginning: no entry has that id).
+    """
+    if key[1] >= 0:
+        return id_of(key)
+    return f"{key[0] - 1}-{MAX_SEQ}" if key[0] > 0 else "0-0"
