@@ -34,9 +34,14 @@ PASSWORDS = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """One headless chromium for the whole session."""
+    """One headless chromium for the browser tests.
+
+    Package scope, not session: Playwright's sync API keeps an event loop
+    running in the main thread while it is open, and asyncio tests that run
+    after tests/e2e (e.g. tests/feed) could not start their own.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing; run scripts/browser.sh ensure (make test does) "
@@ -44,13 +49,18 @@ def browser() -> Iterator[object]:
         )
     from playwright.sync_api import sync_playwright
 
+    # Django refuses ORM calls from a thread with a running event loop, which
+    # Playwright's sync API leaves in the main thread while it is open.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            yield launched
+            launched.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
