@@ -23,6 +23,7 @@ _EXPORTS = {
         "with_group_repair",
     ],
     "eventbus.lag": ["group_lag", "topic_lag"],
+    "eventbus.replays": ["group_until", "range_progress", "set_group_until"],
     "eventbus.resets": ["ResetTarget", "apply_reset", "plan_reset", "reset_group"],
     "eventbus.reading": ["read_range", "tail"],
     "eventbus.retention": ["plan_trim", "trim", "trim_all"],
@@ -37,6 +38,7 @@ _EXPORTS = {
     "eventbus.consumer.subscriptions": ["RetryPolicy", "subscribe"],
     "eventbus.ownership": ["partition_owners"],
     "eventbus.metrics": ["source_stats"],
+    "eventbus.remote": ["FeedClient", "RemoteEvent"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -143,3 +143,15 @@ class DeadLetterNotFound(DeadLetterError):
 
 class InvalidDeadLetterQuery(DeadLetterError):
     """A dead-letter id or selection (ids, filters, all) is malformed."""
+
+
+class FeedError(BusError):
+    """The WebSocket feed refused a request or closed the connection for good."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the WebSocket close code, when the server sent one
+
+
+class FeedAuthError(FeedError):
+    """The feed refused the token or a policy (close 1008); retrying cannot help."""
