@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 
-.PHONY: help setup demo test lint bench bench-consume bench-console clean distclean
+.PHONY: help setup demo test lint bench bench-consume bench-console bench-feed clean distclean
 
 help:
 	@echo "make demo       set up, create the demo login, start every Procfile process"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench      publish benchmark (bench/README.md)"
 	@echo "make bench-consume  consumer benchmark, about 3 minutes (bench/README.md)"
 	@echo "make bench-console  console push latency under load, about 2 minutes (bench/README.md)"
+	@echo "make bench-feed     WebSocket feed fan-out against group_send, about 3 minutes (bench/README.md)"
 	@echo "make clean      stop the local Redis; delete var/ data, caches, bench output"
 	@echo "make distclean  clean, and delete the virtualenv"
 
@@ -42,6 +43,9 @@ bench-consume: setup
 
 bench-console: setup
 	$(PY) bench/console.py $(ARGS)
+
+bench-feed: setup
+	$(PY) bench/feed.py $(ARGS)
 
 clean:
 	@bash scripts/redis.sh stop
