@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -53,7 +54,7 @@ def redis_errors(action: str) -> Iterator[None]:
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise BusUnavailable(
             f"Could not {action}: Redis is unreachable ({exc}). Check that "
-            f"Redis is running at {bus_settings().redis_url} (REDIS_URL) and "
+            f"Redis is running at {redact(bus_settings().redis_url)} (REDIS_URL) and "
             "try again."
         ) from exc
 
@@ -62,3 +63,15 @@ def server_version(client: redis.Redis) -> tuple[int, ...]:
     """Return the server's version as a tuple, e.g. ``(7, 0, 15)``."""
     info = client.info("server")
     return tuple(int(part) for part in str(info["redis_version"]).split("."))
+
+
+def redact(url: str) -> str:
+    """Return ``url`` with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

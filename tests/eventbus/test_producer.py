@@ -209,3 +209,14 @@ def test_redis_unreachable_raises_bus_unavailable_with_advice(orders, bus_on):
     bus_on(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(BusUnavailable, match="Redis is unreachable.*REDIS_URL"):
         publish("orders", "order.placed", {"order_id": "o1"})
+
+
+def test_the_unreachable_message_hides_the_redis_password(orders, bus_on):
+    """The advice names the Redis URL without its password."""
+    from tests.conftest import free_port
+
+    bus_on(f"redis://app:s3cret-pw@127.0.0.1:{free_port()}/0")
+    with pytest.raises(BusUnavailable) as raised:
+        publish("orders", "order.placed", {"order_id": "o1"})
+    assert "s3cret-pw" not in str(raised.value)
+    assert "redis://app:***@127.0.0.1:" in str(raised.value)
