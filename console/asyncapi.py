@@ -35,7 +35,7 @@ def message_id(event_type: EventType) -> str:
 def asyncapi_document(host: str = "localhost:8000", secure: bool = False) -> Document:
     """Return the AsyncAPI 3.0.0 document describing the live catalog."""
     entries = {entry.type: entry for entry in catalog_entries()}
-    versions = event_types()
+    versions = event_types(include_stored=True)
     topics = {topic.name: topic for topic in list_topics()}
     # A type may be declared on a topic that 'manage.py bus sync' has not
     # created yet; it still gets a channel so that every type is listed.

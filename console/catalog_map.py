@@ -59,7 +59,7 @@ def _producer(versions: list[EventType], stored: dict[str, str]) -> str:
 def catalog_entries() -> list[CatalogEntry]:
     """Return every registered event type, sorted by topic then type."""
     by_type: dict[str, list[EventType]] = {}
-    for event_type in event_types():
+    for event_type in event_types(include_stored=True):
         by_type.setdefault(event_type.type, []).append(event_type)
     stored = dict(
         EventSchema.objects.exclude(producer="").values_list("type", "producer")

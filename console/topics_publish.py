@@ -22,7 +22,7 @@ from eventbus.topics import TopicInfo
 def types_of(info: TopicInfo) -> dict[str, list[EventType]]:
     """Return the event types declared on a topic, each with its versions."""
     found: dict[str, list[EventType]] = {}
-    for event_type in event_types():
+    for event_type in event_types(include_stored=True):
         if event_type.topic == info.name:
             found.setdefault(event_type.type, []).append(event_type)
     return found

@@ -13,7 +13,12 @@ _EXPORTS = {
     "eventbus.producer": ["Outgoing", "Published", "publish", "publish_many"],
     "eventbus.outbox": ["publish_on_commit"],
     "eventbus.topics": ["declare_topic", "get_topic", "list_topics"],
-    "eventbus.schemas": ["register_event_type", "get_event_type", "event_types"],
+    "eventbus.schemas": [
+        "register_event_type",
+        "get_event_type",
+        "event_types",
+        "load_stored_event_types",
+    ],
     "eventbus.groups": [
         "create_group",
         "delete_group",

@@ -9,6 +9,7 @@ can still read old events on replay.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from eventbus.exceptions import (
     UnknownEventType,
 )
 from eventbus.topics import validate_topic_name
+
+logger = logging.getLogger(__name__)
 
 TYPE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
@@ -171,8 +174,16 @@ def register_event_type(
 
 
 def get_event_type(topic: str, type: str, version: int | None = None) -> EventType:
-    """Return the registered event type (latest version by default) on ``topic``."""
+    """Return the registered event type (latest version by default) on ``topic``.
+
+    Versions declared in code come first. A type or version that code does
+    not declare is looked up among the stored schemas (``EventSchema`` rows,
+    e.g. added in Django admin for producers outside this codebase) and
+    registered in this process on first use.
+    """
     event_type = _registry.get(type, version)
+    if event_type is None:
+        event_type = _load_stored(type, version)
     if event_type is None or event_type.topic != topic:
         validate_type_name(type)
         known = sorted(t.type for t in _registry.all() if t.topic == topic)
@@ -188,8 +199,60 @@ def get_event_type(topic: str, type: str, version: int | None = None) -> EventTy
     return event_type
 
 
-def event_types() -> list[EventType]:
-    """Return every registered version of every event type."""
+def _load_stored(type_name: str, version: int | None) -> EventType | None:
+    """Register the stored version asked for (the latest: None) and return it."""
+    from eventbus.models import EventSchema
+
+    rows = EventSchema.objects.filter(type=type_name)
+    if version is not None:
+        rows = rows.filter(version=version)
+    row = rows.order_by("-version").first()
+    if row is None:
+        return None
+    return _register_row(row)
+
+
+def _register_row(row: Any) -> EventType:
+    return register_event_type(
+        row.type,
+        topic=row.topic,
+        schema=row.schema,
+        version=row.version,
+        description=row.description,
+        producer=row.producer,
+    )
+
+
+def load_stored_event_types() -> list[EventType]:
+    """Register every stored version that code does not declare; return them.
+
+    A stored version that contradicts code (another schema or topic) is left
+    out with a warning: code wins, and ``bus sync`` reports the conflict.
+    """
+    from eventbus.models import EventSchema
+
+    loaded = []
+    for row in EventSchema.objects.order_by("type", "version"):
+        if _registry.get(row.type, row.version) is not None:
+            continue
+        try:
+            loaded.append(_register_row(row))
+        except SchemaError as exc:
+            logger.warning(
+                "Stored schema %s v%s not loaded: %s", row.type, row.version, exc
+            )
+    return loaded
+
+
+def event_types(*, include_stored: bool = False) -> list[EventType]:
+    """Return every registered version of every event type.
+
+    ``include_stored`` first registers the stored versions that code does not
+    declare (``load_stored_event_types``): what catalogs and publish forms
+    should list. Without it: what this process has registered so far.
+    """
+    if include_stored:
+        load_stored_event_types()
     return sorted(_registry.all(), key=lambda t: (t.type, t.version))
 
 

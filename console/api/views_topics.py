@@ -122,7 +122,7 @@ def _type_body(versions: list[EventType]) -> dict[str, Any]:
 
 def _grouped() -> dict[str, list[EventType]]:
     found: dict[str, list[EventType]] = {}
-    for event_type in event_types():
+    for event_type in event_types(include_stored=True):
         found.setdefault(event_type.type, []).append(event_type)
     return found
 

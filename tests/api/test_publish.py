@@ -191,3 +191,29 @@ def test_a_batch_counts_each_event_against_the_rate(topics, api_as):
     events = [{**built(n), "topic": "gadgets"} for n in range(2)]
     assert api.post(BATCH, {"events": events}).status_code == 201
     assert_problem(api.post(PUBLISH, built(5)), 429)
+
+
+def test_a_type_registered_in_admin_is_published_over_http(topics, api_as, client):
+    """An edge device's type, stored as an EventSchema row and not in code, is
+    accepted, validated and listed in the AsyncAPI catalog."""
+    from eventbus.models import EventSchema
+
+    EventSchema.objects.create(
+        type="gadget.sensed",
+        version=1,
+        topic="gadgets",
+        schema={
+            "type": "object",
+            "required": ["celsius"],
+            "properties": {"celsius": {"type": "number"}},
+        },
+        producer="edge devices",
+    )
+    api = api_as(ALL)
+    good = {"type": "gadget.sensed", "data": {"celsius": 20.5}}
+    assert api.post(PUBLISH, good).status_code == 201
+    bad = {"type": "gadget.sensed", "data": {"celsius": "hot"}}
+    assert_problem(api.post(PUBLISH, bad), 422)
+    assert [e.type for e in read_range("gadgets").events] == ["gadget.sensed"]
+    messages = client.get("/api/asyncapi.json").json()["channels"]["gadgets"]
+    assert "gadget.sensed.v1" in messages["messages"]

@@ -120,7 +120,7 @@ def test_an_event_type_belongs_to_one_topic():
         register_event_type("order.placed", topic="sales", schema=V1, version=2)
 
 
-def test_unknown_type_lists_the_types_of_the_topic():
+def test_unknown_type_lists_the_types_of_the_topic(db):
     register_event_type("order.placed", topic="orders", schema=V1)
     with pytest.raises(UnknownEventType, match="Types declared on it: order.placed"):
         get_event_type("orders", "order.shipped")
@@ -151,3 +151,57 @@ def test_sync_checks_compatibility_against_versions_of_earlier_deploys(db):
     )
     with pytest.raises(SchemaCompatibilityError, match="new required field"):
         sync_schemas([breaking])
+
+
+READING = {
+    "type": "object",
+    "required": ["celsius"],
+    "properties": {"celsius": {"type": "number"}},
+}
+
+
+def test_a_type_stored_only_in_the_database_is_published_and_validated(
+    make_topic, bus
+):
+    """A schema added in admin (an EventSchema row) serves producers without code."""
+    from eventbus import publish, read_range
+
+    make_topic("telemetry", partitions=1)
+    EventSchema.objects.create(
+        type="device.read", version=1, topic="telemetry", schema=READING
+    )
+    publish("telemetry", "device.read", {"celsius": 21.5})
+    with pytest.raises(SchemaViolation, match="celsius"):
+        publish("telemetry", "device.read", {"celsius": "warm"})
+    assert [e.data for e in read_range("telemetry").events] == [{"celsius": 21.5}]
+    with pytest.raises(UnknownEventType):
+        get_event_type("telemetry", "device.unknown")
+
+
+def test_code_versions_come_first_and_a_stored_newer_one_serves_when_asked(db):
+    """Version-less lookups keep code's latest; a stored v2 is used when named."""
+    register_event_type("order.placed", topic="orders", schema=V1)
+    v2 = {**V1, "properties": {**V1["properties"], "note": {"type": "string"}}}
+    EventSchema.objects.create(
+        type="order.placed", version=2, topic="orders", schema=v2
+    )
+    assert get_event_type("orders", "order.placed").version == 1
+    assert get_event_type("orders", "order.placed", 2).schema == v2
+    assert get_event_type("orders", "order.placed").version == 2  # now registered
+
+
+def test_loading_stored_types_skips_a_row_that_contradicts_code(db, caplog):
+    """A stored version unlike code's is left out with a warning; code wins."""
+    register_event_type("order.placed", topic="orders", schema=V1)
+    EventSchema.objects.create(
+        type="order.placed", version=1, topic="orders", schema={"type": "object"}
+    )
+    EventSchema.objects.create(
+        type="device.read", version=1, topic="telemetry", schema=READING
+    )
+    from eventbus import event_types
+
+    assert "device.read" not in {t.type for t in event_types()}
+    listed = {(t.type, t.version): t for t in event_types(include_stored=True)}
+    assert listed[("order.placed", 1)].schema == V1
+    assert listed[("device.read", 1)].schema == READING
