@@ -63,10 +63,13 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "or refuse them in has_delete_permission."
             )
         before = self.audit_snapshot(obj)
-        self.audit(
-            request, obj, self.delete_action, before=before, detail=self.delete_detail
-        )
+        detail = self.before_delete(request, obj)
+        self.audit(request, obj, self.delete_action, before=before, detail=detail)
         super().delete_model(request, obj)
+
+    def before_delete(self, request: HttpRequest, obj: Any) -> dict[str, Any] | None:
+        """Do what must precede deleting ``obj``; return the audit entry's detail."""
+        return self.delete_detail
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         # "Delete selected" skips delete_model; audit each row the same way.

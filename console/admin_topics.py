@@ -24,6 +24,7 @@ from eventbus.client import get_redis, redis_errors
 from eventbus.exceptions import BusError
 from eventbus.models import OutboxEvent, Topic
 from eventbus.streams import stream_state
+from eventbus.topics import drop_topic_data
 
 TOPIC_FIELDS = (
     "name",
@@ -86,6 +87,26 @@ class TopicAdmin(AuditedAdmin):
 
     def audit_snapshot(self, obj: Topic) -> dict[str, Any]:
         return topic_snapshot(obj)
+
+    def before_delete(self, request: HttpRequest, obj: Topic) -> dict[str, Any]:
+        # The data goes first: if Redis does not answer, the row stays and the
+        # delete can be tried again, rather than orphaning the streams (whose
+        # events would reappear in a new topic of the same name).
+        return {"redis_keys_deleted": drop_topic_data(obj.name, obj.partitions)}
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        # The confirmation page lists what goes: say that the events go too.
+        deleted = [
+            *deleted,
+            *(
+                f"every event, group position and dead letter of {o.name} in Redis"
+                for o in objs
+            ),
+        ]
+        return deleted, model_count, perms_needed, protected
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Topic | None = None

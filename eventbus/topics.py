@@ -7,9 +7,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from eventbus.client import get_redis, redis_errors
 from eventbus.conf import bus_settings
 from eventbus.exceptions import InvalidTopicName, PartitionShrink, UnknownTopic
-from eventbus.models import MAX_PARTITIONS, TOPIC_NAME_RE, OverflowPolicy, Topic
+from eventbus.keys import stream_key
+from eventbus.models import (
+    MAX_PARTITIONS,
+    TOPIC_NAME_RE,
+    ConsumerGroup,
+    OverflowPolicy,
+    Topic,
+)
+from eventbus.streams import text
 
 
 @dataclass(frozen=True)
@@ -228,3 +237,32 @@ def _info(row: Topic) -> TopicInfo:
         description=row.description,
         owner=row.owner,
     )
+
+
+def drop_topic_data(name: str, partitions: int) -> int:
+    """Delete every Redis key of topic ``name``; return how many were deleted.
+
+    That is each partition's log and the keys tagged with it (positions,
+    leases, stats, redrive streams), and the topic-level keys (dead letters,
+    group end bounds). Deleting a topic row without this would leave its
+    events to reappear in a topic later created with the same name.
+    """
+    client = get_redis()
+    with redis_errors(f"delete the data of topic '{name}'"):
+        keys = set()
+        prefixes = [stream_key(name, p) for p in range(partitions)]
+        keys.update(prefixes)
+        for prefix in [*prefixes, f"sy:{{{name}}}"]:
+            pattern = _glob_escape(prefix) + ":*"
+            keys.update(text(k) for k in client.scan_iter(match=pattern, count=1000))
+        deleted = 0
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            deleted += int(client.unlink(*ordered[start : start + 500]))
+    ConsumerGroup.objects.filter(topic=name).delete()
+    return deleted
+
+
+def _glob_escape(text: str) -> str:
+    """Escape the characters SCAN MATCH treats as wildcards."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

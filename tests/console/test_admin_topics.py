@@ -205,3 +205,38 @@ def test_stored_versions_cannot_be_edited_or_deleted(refunds, admin):
     assert admin.post(url, schema_form(1, {"type": "object"})).status_code == 403
     delete = reverse("admin:eventbus_eventschema_delete", args=[refunds.pk])
     assert admin.post(delete, {"post": "yes"}).status_code == 403
+
+
+def test_deleting_a_topic_deletes_its_data_so_a_new_one_starts_empty(
+    bus, make_topic, admin
+):
+    """Events, groups and dead-letter keys go with the topic; a namesake is empty."""
+    declare(make_topic)
+    fill(6)
+    group_at("inventory")
+    bus.xadd(f"sy:{{{TOPIC}}}:dlq:inventory", {"x": "1"})
+    bus.set("sy:{other.0}", "kept")  # another topic's key is untouched
+    topic = Topic.objects.get(name=TOPIC)
+    confirm = admin.get(reverse("admin:eventbus_topic_delete", args=[topic.pk]))
+    assert "every event, group position and dead letter" in confirm.content.decode()
+    url = reverse("admin:eventbus_topic_delete", args=[topic.pk])
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+    assert [k for k in bus.scan_iter(match=f"sy:{{{TOPIC}*")] == []
+    assert bus.get("sy:{other.0}") == b"kept"
+    entry = AuditEntry.objects.get(action="topic.delete")
+    assert entry.detail["redis_keys_deleted"] >= 3
+    make_topic(TOPIC, partitions=2)
+    from eventbus import read_range
+
+    assert read_range(TOPIC).events == []
+
+
+def test_a_topic_is_not_deleted_while_redis_is_down(bus, make_topic, admin, bus_on):
+    """The row stays (and nothing is audited) when its data cannot be deleted."""
+    topic = make_topic("payments", partitions=2)
+    bus_on(f"redis://127.0.0.1:{free_port()}/0")
+    url = reverse("admin:eventbus_topic_delete", args=[topic.pk])
+    response = admin.post(url, {"post": "yes"})
+    assert response.status_code == 503
+    assert Topic.objects.filter(name="payments").exists()
+    assert not AuditEntry.objects.filter(action="topic.delete").exists()
