@@ -133,6 +133,14 @@ class HandlerTimeout(BaseException):
     """
 
 
+class WorkerDied(BusError):
+    """The worker handling an event died (crash, OOM kill, os._exit) too often.
+
+    Never raised: it is the error of the dead letter the runtime writes
+    instead of delivering such an event again.
+    """
+
+
 class DeadLetterError(BusError):
     """A dead-letter operation failed."""
 

@@ -6,7 +6,7 @@ import logging
 import time
 import traceback
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
@@ -19,10 +19,10 @@ from eventbus.consumer.handling import (
     run_together,
 )
 from eventbus.consumer.membership import Source
-from eventbus.consumer.subscriptions import Subscription, route
+from eventbus.consumer.subscriptions import RetryPolicy, Subscription, route
 from eventbus.deadletters import add_dead_letter, dead_letter_from
 from eventbus.envelope import FIELD, Event, Position
-from eventbus.exceptions import HandlerTimeout, SchemaViolation
+from eventbus.exceptions import HandlerTimeout, SchemaViolation, WorkerDied
 from eventbus.groups import record_positions
 from eventbus.keys import attempts_key, stats_key
 from eventbus.schemas import EventType, get_event_type
@@ -44,6 +44,9 @@ class SourceState:
     # Failed attempts per stream id: (attempts, first failure ms). Loaded once
     # when the source is taken over (this member is then its only writer).
     failures: dict[str, tuple[int, int]] | None = None
+    # Deliveries before this one of re-delivered pending entries delivered
+    # more than once (XPENDING); filled on takeover only, empty on the hot path.
+    deliveries: dict[str, int] = field(default_factory=dict)
 
     def ready(self, now: float) -> bool:
         return bool(self.buffer) and now >= self.retry_at
@@ -125,6 +128,7 @@ class BatchProcessor:
             else set()
         )
         failures = self._failures(state)
+        doomed = self._doomed(state, entries, events) if state.deliveries else {}
         jobs = [
             (sid, sub, event)
             for (sid, _), event in zip(entries, events, strict=True)
@@ -133,7 +137,7 @@ class BatchProcessor:
             and not (sub.idempotent and event.id in seen)
         ]
         injected: tuple[str, BaseException] | None = None
-        if len(jobs) > 1 and all(sub.idempotent for _, sub, _ in jobs):
+        if len(jobs) > 1 and not doomed and all(sub.idempotent for _, sub, _ in jobs):
             together = run_together([(sub, ev) for _, sub, ev in jobs], self.watchdog)
             if together.latencies_us is not None:
                 outcome.processed = len(jobs)
@@ -155,6 +159,11 @@ class BatchProcessor:
                 continue
             if sub.idempotent and event.id in seen:
                 outcome.duplicates += 1
+                done.append(sid)
+                continue
+            if sid in doomed:
+                letters.append(self._died(source, sid, fields, doomed[sid], failures))
+                cleared.append(sid)
                 done.append(sid)
                 continue
             started = time.perf_counter()
@@ -201,6 +210,9 @@ class BatchProcessor:
             failures.pop(sid, None)
         for _ in done:
             state.buffer.popleft()
+        if state.deliveries:
+            for sid in done:
+                state.deliveries.pop(sid, None)
         if len(done) == len(entries):
             state.retry_at = 0.0
         return outcome
@@ -258,6 +270,7 @@ class BatchProcessor:
         for sid in cleared:
             failures.pop(sid, None)
         state.buffer.clear()
+        state.deliveries.clear()
         state.retry_at = 0.0
         return outcome
 
@@ -297,6 +310,40 @@ class BatchProcessor:
                     found = None
             self._types[uri] = found
         return self._types[uri]
+
+    def _doomed(
+        self, state: SourceState, entries: list[Entry], events: list[Event | Exception]
+    ) -> dict[str, int]:
+        """Return the re-delivered entries that killed their worker too often."""
+        doomed = {}
+        for (sid, _), event in zip(entries, events, strict=True):
+            deliveries = state.deliveries.get(sid)
+            if deliveries is None or not isinstance(event, Event):
+                continue
+            sub = self.route(state.source.topic, event.type)
+            if sub is not None and died_too_often(deliveries, sub.retry):
+                doomed[sid] = deliveries
+        return doomed
+
+    def _died(
+        self,
+        source: Source,
+        sid: str,
+        fields: dict[bytes, bytes],
+        deaths: int,
+        failures: dict[str, tuple[int, int]],
+    ) -> Any:
+        """Return the dead letter of an entry whose worker died ``deaths`` times."""
+        exc = WorkerDied(
+            f"The worker handling this event died {deaths} times before "
+            "acknowledging it (a crash, an OOM kill or os._exit in the handler?), "
+            "so it was not delivered again. Fix the handler, then redrive it."
+        )
+        first_ms = failures[sid][1] if sid in failures else None
+        # Nothing was raised in this process: a traceback would only show this line.
+        return replace(
+            self._letter(source, sid, fields, exc, deaths, first_ms), traceback=""
+        )
 
     def _failures(self, state: SourceState) -> dict[str, tuple[int, int]]:
         if state.failures is None:
@@ -393,3 +440,14 @@ class BatchProcessor:
             pipe.hincrby(stats, name, value)
         pipe.hset(stats, "last_ms", int(time.time() * 1000))
         pipe.execute()
+
+
+def died_too_often(deliveries: int, retry: RetryPolicy) -> bool:
+    """Return whether an entry delivered ``deliveries`` times, never acked, is poison.
+
+    Every delivery that was never acked ended with its worker gone (or its
+    lease lost). One more than the retry budget is allowed: the entries
+    fetched with a poison event die with it once more after the first death,
+    before the runner re-delivers them one by one (runner._read_pending).
+    """
+    return deliveries > retry.max_attempts + 1

@@ -112,6 +112,8 @@ class GroupConsumer:
             # parsing of every entry's field list costs more than the
             # handling of a no-op handler (see bench/consume.py).
             client.set_response_callback("XREADGROUP", _unparsed)
+            # redis-py drops XAUTOCLAIM's cursor when JUSTID is given.
+            client.set_response_callback("XAUTOCLAIM", _unparsed)
             while not self._stop.is_set():
                 try:
                     membership = Membership(
@@ -259,8 +261,18 @@ class GroupConsumer:
         start = "0-0"
         while True:
             # min-idle 0: holding the lease makes this member the only owner.
-            reply = client.xautoclaim(
-                source.key, self.group, self.member, 0, start, count=1000
+            # JUSTID leaves delivery counts alone, so they count deliveries to
+            # handlers (what _read_pending judges by), and sends no bodies.
+            reply = client.execute_command(
+                "XAUTOCLAIM",
+                source.key,
+                self.group,
+                self.member,
+                0,
+                start,
+                "COUNT",
+                1000,
+                "JUSTID",
             )
             start = text(reply[0])
             if start == "0-0":
@@ -269,12 +281,34 @@ class GroupConsumer:
         self.states[source] = SourceState(source)
 
     def _read_pending(self, client: redis.Redis) -> None:
-        """Re-deliver a newly owned source's pending entries, in order, first."""
+        """Re-deliver a newly owned source's pending entries, in order, first.
+
+        An entry already delivered more than once without an ack was in flight
+        when workers died twice: it is re-delivered alone, so that a poison
+        event dies alone, its neighbours are acked before it, and only its
+        delivery count keeps growing until the batch processor dead-letters it.
+        """
         for state in self.states.values():
             if state.pending_cursor is None or state.buffer:
                 continue
             key = state.source.key
-            reply = self._xreadgroup(client, {key: state.pending_cursor}, None)
+            cursor = state.pending_cursor
+            times = {
+                text(row["message_id"]): int(row["times_delivered"])
+                for row in client.xpending_range(
+                    key,
+                    self.group,
+                    "-" if cursor == "0-0" else f"({cursor}",
+                    "+",
+                    self.batch_size,
+                    consumername=self.member,
+                )
+            }
+            if not times:
+                state.pending_cursor = None
+                continue
+            count = _delivered_together(list(times.values()))
+            reply = self._xreadgroup(client, {key: cursor}, None, count)
             rows = [(sid, fields) for _, sid, fields in _rows(reply)]
             if not rows:
                 state.pending_cursor = None
@@ -284,6 +318,11 @@ class GroupConsumer:
             if gone:  # trimmed while pending: nothing left to deliver
                 client.xack(key, self.group, *gone)
             state.buffer.extend((sid, fields) for sid, fields in rows if fields)
+            state.deliveries = {
+                sid: times[sid]
+                for sid, fields in rows
+                if fields and times.get(sid, 0) > 1
+            }
 
     def _process(self, processor: BatchProcessor) -> None:
         """Handle each ready source's buffer once (a failure stops that source)."""
@@ -309,11 +348,19 @@ class GroupConsumer:
                 by_key[key].append((sid, fields))
 
     def _xreadgroup(
-        self, client: redis.Redis, streams: dict[Any, Any], block: int | None
+        self,
+        client: redis.Redis,
+        streams: dict[Any, Any],
+        block: int | None,
+        count: int | None = None,
     ) -> Any:
         try:
             return client.xreadgroup(
-                self.group, self.member, streams, count=self.batch_size, block=block
+                self.group,
+                self.member,
+                streams,
+                count=count or self.batch_size,
+                block=block,
             )
         except redis.ResponseError as exc:
             if not is_nogroup(exc):
@@ -335,6 +382,18 @@ class GroupConsumer:
 
     def _status(self) -> dict[str, Any]:
         return {"host": socket.gethostname(), "pid": os.getpid(), **vars(self.totals)}
+
+
+def _delivered_together(deliveries: list[int]) -> int:
+    """Return how many of a page of pending entries to re-deliver in one batch.
+
+    ``deliveries`` are the page's delivery counts, in order. Entries delivered
+    once go together up to the first entry delivered more than once, which
+    goes alone.
+    """
+    if deliveries[0] > 1:
+        return 1
+    return next((n for n, times in enumerate(deliveries) if times > 1), len(deliveries))
 
 
 def _unparsed(response: Any, **options: Any) -> Any:

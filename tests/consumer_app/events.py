@@ -19,6 +19,7 @@ register_event_type(
             "fail_for": {"type": "string"},
             "sleep": {"type": "number", "minimum": 0},
             "sleep_times": {"type": "integer", "minimum": 0},
+            "die": {"type": "boolean"},
         },
     },
     producer="tests",

@@ -3,7 +3,9 @@
 - ``fail: n``: raise on the first n attempts in this process (large n: poison),
   only in group ``fail_for`` when that is given;
 - ``sleep: s``: take s seconds, on the first ``sleep_times`` attempts (all
-  when absent), in small steps so a timeout interrupts it promptly.
+  when absent), in small steps so a timeout interrupts it promptly;
+- ``die: true``: end the whole process at once (``os._exit(1)``, as a
+  segfault or an OOM kill would: no exception, no cleanup, no ack).
 Every successful run writes a ``Handled`` row in the handler's transaction.
 """
 
@@ -23,6 +25,8 @@ ATTEMPTS: dict[tuple[str, str], int] = {}
 
 def _handle(group: str, event: Event) -> None:
     data = event.data
+    if data.get("die"):
+        os._exit(1)
     tries = ATTEMPTS[(group, event.id)] = ATTEMPTS.get((group, event.id), 0) + 1
     if data.get("sleep") and tries <= data.get("sleep_times", tries):
         end = time.monotonic() + data["sleep"]
