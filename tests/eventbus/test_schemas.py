@@ -160,9 +160,7 @@ READING = {
 }
 
 
-def test_a_type_stored_only_in_the_database_is_published_and_validated(
-    make_topic, bus
-):
+def test_a_type_stored_only_in_the_database_is_published_and_validated(make_topic, bus):
     """A schema added in admin (an EventSchema row) serves producers without code."""
     from eventbus import publish, read_range
 
