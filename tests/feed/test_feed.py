@@ -9,8 +9,11 @@ from asgiref.sync import sync_to_async
 
 from console.models import ApiToken
 from console.tokens import token_revoke
+from eventbus.topics import invalidate_topic_cache, set_partitions
 from tests.feed.conftest import (
+    PLACED,
     SHIPPED,
+    apublish,
     events,
     feed,
     next_kind,
@@ -189,6 +192,34 @@ async def test_replay_then_live_has_no_gap_and_no_duplicate(token) -> None:
         by_partition.setdefault(event["sypartition"], []).append((int(ms), int(seq)))
     for offsets in by_partition.values():
         assert offsets == sorted(offsets)
+    assert await communicator.receive_nothing(0.3)
+    await communicator.disconnect()
+
+
+async def test_partitions_added_while_live_are_followed_from_their_start(
+    token, settings
+) -> None:
+    """Events in a partition added after the reader started arrive, none lost."""
+    settings.BUS = {**settings.BUS, "TOPIC_CACHE_SECONDS": 0.2}
+    raw = await sync_to_async(token)()
+    communicator = await opened(raw)
+    await communicator.send_json_to(
+        {"op": "subscribe", "id": "s", "topics": ["orders"]}
+    )
+    subscribed = await next_kind(communicator, "subscribed")
+    assert set(subscribed["positions"]["orders"]) == {"0", "1", "2", "3"}
+    await next_kind(communicator, "live")
+    await sync_to_async(set_partitions)("orders", 6)
+    invalidate_topic_cache()
+    # Published at once: some land in partitions 4 and 5 before the reader
+    # has re-read the topic table, and must still arrive.
+    published = [
+        await apublish("orders", PLACED, {"n": i}, key=f"grown-{i}") for i in range(30)
+    ]
+    assert {p.position.partition for p in published} & {4, 5}
+    got = await events(communicator, 30)
+    assert sorted(e["id"] for e in got) == sorted(p.event_id for p in published)
+    assert {e["sypartition"] for e in got} & {4, 5}
     assert await communicator.receive_nothing(0.3)
     await communicator.disconnect()
 
