@@ -29,14 +29,17 @@ from eventbus._targets import (
 )
 from eventbus.client import get_redis, redis_errors
 from eventbus.exceptions import GroupExists, UnknownGroup
-from eventbus.keys import positions_key, stream_key, until_key
+from eventbus.keys import create_claim_key, positions_key, stream_key, until_key
+from eventbus.leases import Lease
 from eventbus.models import ConsumerGroup
 from eventbus.streams import group_states, text
-from eventbus.topics import get_topic, list_topics
+from eventbus.topics import TopicInfo, get_topic, list_topics
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# How long a create_group may take before another process may try the same name.
+CREATE_CLAIM_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,24 @@ def create_group(
     until_ms = until_value(until)
     check_range(value, until_ms)
     client = get_redis()
+    claim = Lease(client, create_claim_key(topic, group), CREATE_CLAIM_MS)
+    if not claim.acquire():
+        raise GroupExists(
+            f"Group '{group}' is being created on topic '{topic}' by another "
+            "process right now. In a few seconds, list the groups (manage.py "
+            f"bus groups --topic {topic}) and reset or delete it from there."
+        )
+    try:
+        return _create(client, info, group, value, until_ms)
+    finally:
+        claim.release()
+
+
+def _create(
+    client: redis.Redis, info: TopicInfo, group: str, value: str, until_ms: int | None
+) -> GroupInfo:
+    """Create the group; the caller holds the create claim of ``group``."""
+    topic = info.name
     with redis_errors(f"create group '{group}' on '{topic}'"):
         exists_on = [
             p for p in info.partition_ids if group in group_states(client, topic, p)

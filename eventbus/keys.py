@@ -60,6 +60,16 @@ def until_key(topic: str, group: str) -> str:
     return f"sy:{{{topic}}}:until:{group}"
 
 
+def create_claim_key(topic: str, group: str) -> str:
+    """Return the lease ``create_group`` holds while it creates a group.
+
+    Tagged ``{topic}`` like the bound it protects: two creators of the same
+    group must not interleave, or the loser's undo would delete the winner's
+    end bound.
+    """
+    return f"sy:{{{topic}}}:creating:{group}"
+
+
 def lease_key(source_key: str, group: str) -> str:
     """Return the key of one group's lease on one source (partition or redrive).
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 
 import pytest
 import redis
+from django.db import connections
 
 from eventbus.envelope import FIELD, Event
 from eventbus.exceptions import (
@@ -26,7 +28,8 @@ from eventbus.groups import (
     recorded_positions,
     with_group_repair,
 )
-from eventbus.keys import positions_key, stream_key
+from eventbus.keys import create_claim_key, positions_key, stream_key, until_key
+from eventbus.leases import Lease
 from eventbus.models import ConsumerGroup, Topic
 from eventbus.topics import invalidate_topic_cache
 
@@ -125,6 +128,53 @@ def test_create_twice_raises_group_exists_with_advice(bus, make_topic):
     create_group("orders", "inventory")
     with pytest.raises(GroupExists, match="bus reset orders inventory"):
         create_group("orders", "inventory", start="earliest")
+
+
+def test_create_is_refused_while_another_process_creates_the_same_group(
+    bus, make_topic
+):
+    """The create claim keeps two creators apart; it is released either way."""
+    make_topic("orders", partitions=2)
+    other = Lease(bus, create_claim_key("orders", "replay"), 5000)
+    assert other.acquire()
+    with pytest.raises(GroupExists, match="being created .* bus groups --topic orders"):
+        create_group("orders", "replay", until=BASE)
+    assert not bus.exists(until_key("orders", "replay"))
+    other.release()
+    create_group("orders", "replay", until=BASE)
+    with pytest.raises(GroupExists, match="already exists"):
+        create_group("orders", "replay")
+    assert not bus.exists(create_claim_key("orders", "replay"))
+    assert get_group("orders", "replay").until_ms == BASE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_of_one_group_keep_the_winners_end_bound(bus, make_topic):
+    """Losers of a race never delete or overwrite the winner's bound."""
+    make_topic("orders", partitions=4)
+    for round_ in range(5):
+        group = f"replay-{round_}"
+        barrier = threading.Barrier(4)
+        won: list[int] = []
+
+        def create(until: int, group: str = group, barrier=barrier, won=won) -> None:
+            barrier.wait()
+            try:
+                create_group("orders", group, until=until)
+                won.append(until)
+            except GroupExists:
+                pass
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=create, args=(BASE + n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(won) == 1, won
+        assert get_group("orders", group).until_ms == won[0]
+        assert int(bus.get(until_key("orders", group))) == won[0]
 
 
 def test_create_refuses_a_group_that_exists_only_in_redis(bus, make_topic):
