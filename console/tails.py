@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from eventbus.client import get_redis, redis_errors
 from eventbus.keys import stream_key
 from eventbus.reading import decode, matcher, select_partitions, xread_entries
 from eventbus.streams import text
-from eventbus.topics import TopicInfo
+from eventbus.topics import NewPartitions, TopicInfo
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class Tail:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sender: asyncio.Task[None] | None = None
         self.cursors: dict[int, str] | None = None
+        self.opened_ms = int(time.time() * 1000)
 
     def prepare(self) -> None:
         """Fix where reading starts, now (sync): "latest" means from this call on."""
@@ -167,10 +169,25 @@ class Tail:
         client = get_redis()
         keys = {stream_key(self.topic, p): p for p in self.parts}
         cursors = self.cursors
+        # Without chosen partitions, a tail follows partitions added later too.
+        grown = (
+            NewPartitions(
+                self.topic,
+                self.parts,
+                lambda info: select_partitions(info, None, self.spec.key),
+            )
+            if self.spec.partitions is None
+            else None
+        )
         while not self.stop.is_set() and keys:
             try:
                 if cursors is None:
                     cursors = self._cursors(client)
+                for p in grown.poll() if grown is not None else ():
+                    # From when the tail opened: a key's events can move to an
+                    # older partition; a new partition holds only newer events.
+                    cursors[p] = f"{self.opened_ms - 1}-0"
+                    keys[stream_key(self.topic, p)] = p
                 reply = client.xread(
                     {k: cursors[p] for k, p in keys.items()},
                     count=COUNT,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from django.db import DatabaseError, connections
 
 from eventbus.client import get_redis, redis_errors
 from eventbus.conf import bus_settings
@@ -19,6 +23,8 @@ from eventbus.models import (
     Topic,
 )
 from eventbus.streams import text
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,51 @@ _cache = _TopicCache()
 def invalidate_topic_cache() -> None:
     """Forget the cached topic table; the next lookup reads the database."""
     _cache.clear()
+
+
+class NewPartitions:
+    """Tell a long-lived reader thread which partitions its topic has gained.
+
+    ``poll`` re-reads the topic (through the per-process cache, so the table
+    is read at most once per ``TOPIC_CACHE_SECONDS``) and returns the
+    partitions ``select`` picks that the reader does not follow yet. A reader
+    should read them from their first entry: they are new, so nothing in them
+    was read before. A missing topic or a failing database yields nothing.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        known: Iterable[int],
+        select: Callable[[TopicInfo], Iterable[int]] = lambda info: info.partition_ids,
+    ) -> None:
+        self.name = name
+        self.known = set(known)
+        self.select = select
+        self.check_at = time.monotonic() + bus_settings().topic_cache_seconds
+
+    def poll(self) -> list[int]:
+        """Return the partitions added since the last poll (usually none)."""
+        now = time.monotonic()
+        if now < self.check_at:
+            return []
+        self.check_at = now + bus_settings().topic_cache_seconds
+        try:
+            info = get_topic(self.name)
+        except (UnknownTopic, DatabaseError) as exc:
+            logger.debug("Topic %s not re-read: %s", self.name, exc)
+            return []
+        finally:
+            connections.close_all()  # the calling thread's connections only
+        added = sorted(set(self.select(info)) - self.known)
+        if added:
+            self.known.update(added)
+            logger.info(
+                "A reader of %s follows its new partition(s) %s too.",
+                self.name,
+                ", ".join(map(str, added)),
+            )
+        return added
 
 
 def get_topic(name: str) -> TopicInfo:

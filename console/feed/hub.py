@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,18 +22,15 @@ from typing import Any, Protocol
 
 import redis
 from autobahn.websocket.protocol import PreparedMessage
-from django.db import DatabaseError, connections
 
 from console.feed.link import prepare
 from console.feed.protocol import Key, event_frame, key_of
 from eventbus.client import get_redis
-from eventbus.conf import bus_settings
 from eventbus.envelope import Event
-from eventbus.exceptions import UnknownTopic
 from eventbus.keys import stream_key
 from eventbus.reading import Entry, decode, xread_entries
 from eventbus.streams import text
-from eventbus.topics import TopicInfo, get_topic
+from eventbus.topics import NewPartitions, TopicInfo
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +93,11 @@ class TopicReader:
     def _run(self) -> None:
         client = get_redis()
         keys = {stream_key(self.info.name, p): p for p in self.cursors}
-        check_at = time.monotonic() + bus_settings().topic_cache_seconds
+        grown = NewPartitions(self.info.name, self.cursors)
         while not self.stop.is_set():
-            if time.monotonic() >= check_at:
-                self._follow_new_partitions(keys)
-                check_at = time.monotonic() + bus_settings().topic_cache_seconds
+            for p in grown.poll():
+                self.cursors[p] = "0-0"
+                keys[stream_key(self.info.name, p)] = p
             try:
                 reply = client.xread(
                     {k: self.cursors[p] for k, p in keys.items()},
@@ -118,34 +114,6 @@ class TopicReader:
             items = self._items(reply, keys)
             if items is not None:
                 self.hub.call(self._dispatch, items, dict(self.cursors))
-
-    def _follow_new_partitions(self, keys: dict[str, int]) -> None:
-        """Add partitions the topic gained since the reader started to ``keys``.
-
-        A new partition is read from its first entry: every event in it was
-        published after the topic grew, so none of them has been dispatched.
-        """
-        try:
-            info = get_topic(self.info.name)
-        except (UnknownTopic, DatabaseError) as exc:
-            logger.debug(
-                "Feed reader of %s: topic not re-read: %s", self.info.name, exc
-            )
-            return
-        finally:
-            connections.close_all()  # this thread's connections only
-        added = [p for p in info.partition_ids if p not in self.cursors]
-        if not added:
-            return
-        for p in added:
-            self.cursors[p] = "0-0"
-            keys[stream_key(self.info.name, p)] = p
-        self.info = info
-        logger.info(
-            "Feed reader of %s follows partition(s) %s too.",
-            self.info.name,
-            ", ".join(map(str, added)),
-        )
 
     def _items(self, reply: Any, keys: dict[str, int]) -> list[Item] | None:
         batch = xread_entries(reply, keys)

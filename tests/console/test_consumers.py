@@ -15,8 +15,9 @@ from django.test import Client
 from console.diff import merge_apply
 from console.routing import websocket_urlpatterns
 from eventbus import publish, register_event_type
+from eventbus.partitioning import partition_for
 from eventbus.reading import select_partitions
-from eventbus.topics import get_topic
+from eventbus.topics import get_topic, invalidate_topic_cache, set_partitions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -178,6 +179,49 @@ async def test_tail_filters_by_type_key_and_subject(session_of, orders) -> None:
     assert {e["type"] for e in by_tail["t1"]} == {SENT}
     assert len(by_tail["t1"]) == 2
     assert [(e["partitionkey"], e["subject"]) for e in by_tail["t2"]] == [("k3", "s")]
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_tails_follow_partitions_added_while_open(
+    session_of, orders, settings
+) -> None:
+    """After the topic grows, a tail of all partitions and a key's tail go on."""
+    settings.BUS = {**settings.BUS, "TOPIC_CACHE_SECONDS": 0.2}
+    # A key that moves to one of the new partitions when 4 become 6.
+    key = next(
+        k
+        for k in (f"mover-{n}" for n in range(1000))
+        if partition_for(k, 6) >= 4 and partition_for(k, 4) != partition_for(k, 6)
+    )
+    communicator = await opened(await sync_to_async(session_of)("viewer"))
+    await communicator.send_json_to({"op": "tail", "id": "all", "topic": "orders"})
+    await receive_kind(communicator, "tailing")
+    await communicator.send_json_to(
+        {"op": "tail", "id": "key", "topic": "orders", "key": key}
+    )
+    assert (await receive_kind(communicator, "tailing"))["partitions"] == [
+        partition_for(key, 4)
+    ]
+    await sync_to_async(set_partitions)("orders", 6)
+    await sync_to_async(invalidate_topic_cache)()
+
+    def run() -> list[str]:
+        return [
+            publish("orders", SENT, {"n": n}, key=k).event_id
+            for n, k in enumerate([*(f"k{n}" for n in range(20)), key])
+        ]
+
+    sent = await sync_to_async(run, thread_sensitive=False)()
+    by_tail: dict[str, list[dict]] = defaultdict(list)
+    while len(by_tail["all"]) < len(sent) or not by_tail["key"]:
+        frame = await receive_kind(communicator, "tail")
+        by_tail[frame["id"]].extend(frame["events"])
+    assert sorted(i["event"]["id"] for i in by_tail["all"]) == sorted(sent)
+    assert {i["position"]["partition"] for i in by_tail["all"]} & {4, 5}
+    (moved,) = by_tail["key"]
+    assert moved["event"]["id"] == sent[-1]
+    assert moved["position"]["partition"] == partition_for(key, 6)
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
 
