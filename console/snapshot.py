@@ -8,7 +8,9 @@ never reported as 0 (FIELD-NOTES).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -18,12 +20,16 @@ from eventbus.client import get_redis
 from eventbus.consumer.membership import group_members
 from eventbus.deadletters import count_dead_letters
 from eventbus.exceptions import BusUnavailable
-from eventbus.keys import lease_key, stats_key, stream_key
+from eventbus.keys import dead_letter_key, lease_key, stats_key, stream_key
 from eventbus.lag import partition_lag
 from eventbus.metrics import OUTCOMES
 from eventbus.models import ConsumerGroup
 from eventbus.streams import GroupState, StreamState, parse_id, text
 from eventbus.topics import TopicInfo, list_topics
+
+# How often a sample looks for dead-letter streams of groups it does not know
+# (a SCAN of the whole keyspace, which may hold millions of cache keys).
+DLQ_RESCAN_SECONDS = 60.0
 
 # Counters of a group's finished events: OUTCOMES minus "failed", which
 # counts attempts that will be retried.
@@ -96,10 +102,49 @@ def _read_redis(
             client, now_ms, topics, sorted(names), streams, states
         ),
         "dead_letters": {
-            f"{t}/{g}": n for (t, g), n in count_dead_letters(client=client).items()
+            f"{t}/{g}": n
+            for (t, g), n in DEAD_LETTER_STREAMS.count(client, names).items()
         },
         "workers": _workers(client, sorted({g for _, g in names})),
     }
+
+
+class DeadLetterStreams:
+    """Count dead letters per sample without a SCAN of the keyspace each time.
+
+    Every sample counts the streams of the groups it knows (those on the
+    partitions and the registered ones) directly; a SCAN at most every
+    ``DLQ_RESCAN_SECONDS`` finds the rest (letters of a deleted group, or of
+    a group made in Redis by hand), which are then counted every sample too.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.others: set[tuple[str, str]] = set()
+        self.scanned_at = float("-inf")
+
+    def count(
+        self, client: redis.Redis, groups: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """Return the letters held per (topic, group) that has a dead-letter stream."""
+        with self.lock:
+            if time.monotonic() - self.scanned_at >= DLQ_RESCAN_SECONDS:
+                self.others = set(count_dead_letters(client=client))
+                self.scanned_at = time.monotonic()
+            pairs = sorted(set(groups) | self.others)
+        pipe = client.pipeline(transaction=False)
+        for topic, group in pairs:
+            pipe.exists(dead_letter_key(topic, group))
+            pipe.xlen(dead_letter_key(topic, group))
+        replies = pipe.execute() if pairs else []
+        return {
+            pair: int(replies[2 * n + 1])
+            for n, pair in enumerate(pairs)
+            if replies[2 * n]  # no stream: the group never dead-lettered
+        }
+
+
+DEAD_LETTER_STREAMS = DeadLetterStreams()
 
 
 def _raise_connection_errors(replies: list[Any]) -> None:

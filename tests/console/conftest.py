@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from console.snapshot import DEAD_LETTER_STREAMS
+
 ROLES = ("viewer", "operator", "admin")
 
 
@@ -38,3 +40,10 @@ def client_as(console_users) -> Callable[[str], Client]:
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def fresh_dead_letter_streams() -> None:
+    """Each test's first sample looks for dead-letter streams afresh."""
+    DEAD_LETTER_STREAMS.scanned_at = float("-inf")
+    DEAD_LETTER_STREAMS.others = set()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from console.diff import merge_apply, merge_diff, strip_none
 from console.sampler import Collector
 from console.series import History, Rates
-from console.snapshot import read_bus
+from console.snapshot import DeadLetterStreams, read_bus
 from eventbus import create_group, publish, register_event_type
+from eventbus.keys import dead_letter_key
 
 
 def test_merge_diff_is_the_patch_that_turns_old_into_new() -> None:
@@ -116,6 +118,59 @@ def test_a_sample_reads_topics_groups_lag_and_health(bus, make_topic) -> None:
     assert group["time_lag_ms"] >= 0
     assert sum(p["backlog"] for p in group["partitions"].values()) == 6
     assert reading["workers"]["inventory"] == {"online": 0, "members": {}}
+
+
+class CountingRedis(redis.Redis):
+    """A real client that remembers the names of the commands it sent."""
+
+    commands: list[str]
+
+    def execute_command(self, *args, **options):
+        self.commands.append(str(args[0]).upper())
+        return super().execute_command(*args, **options)
+
+
+def test_dead_letters_are_counted_without_a_keyspace_scan_per_sample(
+    bus, make_topic, monkeypatch
+) -> None:
+    """Known groups' letters every sample; other groups' after the next rescan."""
+    make_topic("orders", partitions=2)
+    create_group("orders", "inventory")
+    client = CountingRedis(connection_pool=bus.connection_pool)
+    client.commands = []
+    streams = DeadLetterStreams()
+    known = [("orders", "inventory")]
+    assert streams.count(client, known) == {}
+    assert client.commands.count("SCAN") == 1
+    bus.xadd(dead_letter_key("orders", "inventory"), {"x": "1"})
+    bus.xadd(dead_letter_key("orders", "gone"), {"x": "1"})  # a deleted group's
+    bus.xadd(dead_letter_key("orders", "gone"), {"x": "2"})
+    for _ in range(3):
+        assert streams.count(client, known) == {("orders", "inventory"): 1}
+    assert client.commands.count("SCAN") == 1
+    monkeypatch.setattr("console.snapshot.DLQ_RESCAN_SECONDS", 0.0)
+    assert streams.count(client, known) == {
+        ("orders", "inventory"): 1,
+        ("orders", "gone"): 2,
+    }
+    assert client.commands.count("SCAN") == 2
+    bus.delete(dead_letter_key("orders", "gone"))
+    assert streams.count(client, known) == {("orders", "inventory"): 1}
+
+
+def test_a_sample_counts_dead_letters_of_groups_and_of_strays(bus, make_topic) -> None:
+    """read_bus reports every dead-letter stream, emptied ones as 0."""
+    make_topic("orders", partitions=2)
+    create_group("orders", "inventory")
+    bus.xadd(dead_letter_key("orders", "inventory"), {"x": "1"})
+    bus.xadd(dead_letter_key("orders", "stray"), {"x": "1"})
+    bus.xadd(dead_letter_key("orders", "emptied"), {"x": "1"})
+    bus.xtrim(dead_letter_key("orders", "emptied"), maxlen=0)
+    assert read_bus()["dead_letters"] == {
+        "orders/inventory": 1,
+        "orders/stray": 1,
+        "orders/emptied": 0,
+    }
 
 
 def test_consecutive_samples_give_events_per_second(bus, make_topic) -> None:
