@@ -2,7 +2,9 @@
 
 Closes connections whose token was revoked, deleted or expired (1008), that
 never authenticated in time (1008), or that sat idle without a subscription
-(4000); and extends the connection-cap leases of the rest in Redis.
+(4000); and extends the connection-cap leases of the rest in Redis. A token
+with an open connection is in use: its ``last_used_at`` is kept fresh (at
+most one write per ``TOUCH_EVERY``), so nobody revokes it as unused.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.db import close_old_connections
+from django.utils import timezone
 
 from console.feed.protocol import IDLE, POLICY
 from console.models import ApiToken
-from console.tokens import api_setting, token_state
+from console.tokens import TOUCH_EVERY, api_setting, token_state
 from eventbus.exceptions import BusError
 from eventbus.slots import refresh_slots
 
@@ -90,13 +93,27 @@ class Watchdog:
 
 
 def _refusals(pks: set[int]) -> dict[int, str]:
-    """Return why each token may no longer be used ("" while it is live)."""
+    """Return why each token may no longer be used ("" while it is live).
+
+    Live tokens whose ``last_used_at`` is older than ``TOUCH_EVERY`` are
+    marked used now: their connections are using them.
+    """
     close_old_connections()
+    now = timezone.now()
     rows = {t.pk: t for t in ApiToken.objects.filter(pk__in=pks)}
-    return {
-        pk: token_state(rows[pk]) if pk in rows else "The API token was deleted."
+    reasons = {
+        pk: token_state(rows[pk], now) if pk in rows else "The API token was deleted."
         for pk in pks
     }
+    stale = [
+        pk
+        for pk, row in rows.items()
+        if not reasons[pk]
+        and (row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY)
+    ]
+    if stale:
+        ApiToken.objects.filter(pk__in=stale).update(last_used_at=now)
+    return reasons
 
 
 def _refresh(holders: dict[str, list[str]]) -> None:

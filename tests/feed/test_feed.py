@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from console.models import ApiToken
 from console.tokens import token_revoke
@@ -326,6 +328,32 @@ async def test_revoking_a_token_closes_its_connections(token, settings) -> None:
     row = await sync_to_async(ApiToken.objects.get)()
     await sync_to_async(token_revoke)(token=row)
     assert "revoked" in await closed_with(communicator, 1008)
+
+
+async def test_an_open_connection_keeps_its_tokens_last_used_time_fresh(
+    token, settings
+) -> None:
+    """A token used only by a long-lived connection does not look unused."""
+    settings.API = {**settings.API, "FEED_RECHECK_SECONDS": 0.2}
+    raw = await sync_to_async(token)()
+    communicator = await opened(raw)
+    await communicator.send_json_to(
+        {"op": "subscribe", "id": "s", "topics": ["orders"]}
+    )
+    await next_kind(communicator, "subscribed")
+    await next_kind(communicator, "live")
+    hours_ago = timezone.now() - timedelta(hours=2)
+    await sync_to_async(ApiToken.objects.update)(last_used_at=hours_ago)
+    await asyncio.sleep(0.6)  # a few check rounds
+    row = await sync_to_async(ApiToken.objects.get)()
+    assert row.last_used_at is not None
+    assert timezone.now() - row.last_used_at < timedelta(seconds=5)
+    await sync_to_async(ApiToken.objects.update)(last_used_at=row.last_used_at)
+    await asyncio.sleep(0.6)  # at most one write per TOUCH_EVERY
+    assert (
+        await sync_to_async(ApiToken.objects.get)()
+    ).last_used_at == row.last_used_at
+    await communicator.disconnect()
 
 
 async def test_connection_cap_per_token(token) -> None:
