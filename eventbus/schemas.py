@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,6 +21,7 @@ import jsonschema_rs
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError as MetaSchemaError
 
+from eventbus.conf import bus_settings
 from eventbus.envelope import dataschema_uri
 from eventbus.exceptions import (
     InvalidEventType,
@@ -134,6 +136,9 @@ class _Registry:
 
 
 _registry = _Registry()
+# Types code does not declare, loaded from EventSchema rows: when this process
+# last looked for their latest stored version (time.monotonic()).
+_stored_checked: dict[str, float] = {}
 
 
 def validate_type_name(name: str) -> str:
@@ -184,6 +189,9 @@ def get_event_type(topic: str, type: str, version: int | None = None) -> EventTy
     event_type = _registry.get(type, version)
     if event_type is None:
         event_type = _load_stored(type, version)
+    elif version is None and type in _stored_checked and _due(type):
+        # A newer version added in admin serves version-less publishes soon.
+        event_type = _load_stored(type, None) or event_type
     if event_type is None or event_type.topic != topic:
         validate_type_name(type)
         known = sorted(t.type for t in _registry.all() if t.topic == topic)
@@ -209,7 +217,20 @@ def _load_stored(type_name: str, version: int | None) -> EventType | None:
     row = rows.order_by("-version").first()
     if row is None:
         return None
+    if _registry.get(type_name, None) is None:
+        _stored_checked[type_name] = time.monotonic()  # code does not declare it
+    elif version is None and type_name in _stored_checked:
+        _stored_checked[type_name] = time.monotonic()
+        latest = _registry.get(type_name, None)
+        if latest is not None and latest.version >= row.version:
+            return latest
     return _register_row(row)
+
+
+def _due(type_name: str) -> bool:
+    """Return whether a stored-only type's latest version should be looked up again."""
+    waited = time.monotonic() - _stored_checked[type_name]
+    return waited >= bus_settings().topic_cache_seconds
 
 
 def _register_row(row: Any) -> EventType:
@@ -235,6 +256,8 @@ def load_stored_event_types() -> list[EventType]:
     for row in EventSchema.objects.order_by("type", "version"):
         if _registry.get(row.type, row.version) is not None:
             continue
+        if _registry.get(row.type, None) is None:
+            _stored_checked[row.type] = time.monotonic()
         try:
             loaded.append(_register_row(row))
         except SchemaError as exc:
@@ -259,6 +282,7 @@ def event_types(*, include_stored: bool = False) -> list[EventType]:
 def unregister_event_type(type: str) -> None:
     """Forget every version of ``type`` (for tests and reloading)."""
     _registry.unregister(type)
+    _stored_checked.pop(type, None)
 
 
 # --- backward compatibility -------------------------------------------------

@@ -15,7 +15,7 @@ import redis
 
 from eventbus.client import get_redis, reset_clients
 from eventbus.models import Topic
-from eventbus.schemas import _registry
+from eventbus.schemas import _registry, _stored_checked
 from eventbus.topics import invalidate_topic_cache
 
 
@@ -26,6 +26,7 @@ def _isolated_schema_registry() -> Iterator[None]:
     yield
     _registry._types.clear()
     _registry._types.update(saved)
+    _stored_checked.clear()
 
 
 @pytest.fixture

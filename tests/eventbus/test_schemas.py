@@ -176,6 +176,33 @@ def test_a_type_stored_only_in_the_database_is_published_and_validated(make_topi
         get_event_type("telemetry", "device.unknown")
 
 
+def test_a_newer_stored_version_of_a_stored_type_serves_version_less_publishes(
+    make_topic, bus, settings
+):
+    """A v2 added in admin is published without a restart, once the cache is due."""
+    from eventbus import publish, read_range
+
+    settings.BUS = {**settings.BUS, "TOPIC_CACHE_SECONDS": 3600}
+    make_topic("telemetry", partitions=1)
+    EventSchema.objects.create(
+        type="device.read", version=1, topic="telemetry", schema=READING
+    )
+    publish("telemetry", "device.read", {"celsius": 21.5})
+    v2 = {
+        **READING,
+        "properties": {**READING["properties"], "unit": {"type": "string"}},
+    }
+    EventSchema.objects.create(
+        type="device.read", version=2, topic="telemetry", schema=v2
+    )
+    publish("telemetry", "device.read", {"celsius": 22.0})  # not due: still v1
+    settings.BUS = {**settings.BUS, "TOPIC_CACHE_SECONDS": 0}
+    publish("telemetry", "device.read", {"celsius": 23.0, "unit": "C"})
+    versions = [e.dataschema.rsplit(":", 1)[-1] for e in read_range("telemetry").events]
+    assert versions == ["1", "1", "2"]
+    assert get_event_type("telemetry", "device.read").version == 2
+
+
 def test_code_versions_come_first_and_a_stored_newer_one_serves_when_asked(db):
     """Version-less lookups keep code's latest; a stored v2 is used when named."""
     register_event_type("order.placed", topic="orders", schema=V1)
