@@ -18,6 +18,7 @@ from django.core import signing
 from django.http import QueryDict
 
 from eventbus import ResetTarget
+from eventbus.streams import is_number
 
 SALT = "console.group-reset"
 TOKEN_MAX_AGE = 15 * 60  # seconds a preview may be confirmed for
@@ -41,8 +42,8 @@ class FormProblem(ValueError):
 def parse_time_ms(value: str, field: str) -> int:
     """Return ms since the epoch for an ISO 8601 time or a number of ms."""
     value = value.strip()
-    if value.isdigit():
-        return int(value)
+    if is_number(value):
+        return int(value)  # ResetTarget.at_time checks the range
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
@@ -87,7 +88,7 @@ def partitions_from(data: QueryDict, count: int) -> list[int] | None:
     """Return the ticked partitions, or None (all) when none is ticked."""
     chosen = []
     for raw in data.getlist("partitions"):
-        if not raw.strip().isdigit() or int(raw) >= count:
+        if not is_number(raw.strip()) or int(raw) >= count:
             raise FormProblem(
                 f"{raw!r} is not a partition of this topic (0..{count - 1})."
             )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 import time
 from collections import deque
@@ -27,7 +26,7 @@ from console.filters import parse_filters
 from eventbus.client import get_redis, redis_errors
 from eventbus.keys import stream_key
 from eventbus.reading import decode, matcher, select_partitions, xread_entries
-from eventbus.streams import text
+from eventbus.streams import is_number, split_id, text
 from eventbus.topics import NewPartitions, TopicInfo
 
 logger = logging.getLogger(__name__)
@@ -36,7 +35,6 @@ MAX_TAILS = 5  # per socket
 BLOCK_MS = 250  # how soon a stopped tail notices
 COUNT = 500  # entries per partition per read
 MAX_QUEUED = 8  # frames waiting for the socket before reads are skipped
-_ID = re.compile(r"^\d+-\d+$")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -89,11 +87,12 @@ def _parse_start(tail_id: str, start: Any) -> dict[int, str] | None:
     if start in (None, "latest"):
         return None
     if isinstance(start, dict):
-        try:
-            cursors = {int(p): str(sid) for p, sid in start.items()}
-        except (TypeError, ValueError):
-            cursors = {}
-        if cursors and all(_ID.match(sid) for sid in cursors.values()):
+        cursors = {
+            int(p): sid
+            for p, sid in start.items()
+            if is_number(p) and split_id(sid, seq_required=True) is not None
+        }
+        if cursors and len(cursors) == len(start):
             return cursors
     raise TailError(
         f'Tail {tail_id}: "from" must be "latest" or the "positions" of an '

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -23,6 +22,7 @@ import orjson
 from console.topics_stats import ms_to_text
 from eventbus import Event, read_range
 from eventbus.reading import Page
+from eventbus.streams import is_number, split_id
 from eventbus.topics import TopicInfo
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
@@ -30,7 +30,6 @@ DEFAULT_PAGE_SIZE = 25
 # Exports stop here (and say so): an export is a selection, not a dump.
 EXPORT_LIMIT = 10_000
 EXPORT_SECONDS = 15.0
-_STREAM_ID = re.compile(r"^\d+(-\d+)?$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -77,8 +76,9 @@ def to_stream_id(value: str, what: str) -> str:
     (whose first 48 bits are the ms it was made at).
     """
     value = value.strip()
-    if _STREAM_ID.match(value):
-        return value if "-" in value else f"{value}-0"
+    parts = split_id(value)
+    if parts is not None:
+        return f"{parts[0]}-{parts[1]}"
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -112,7 +112,7 @@ def parse_query(info: TopicInfo, params: Mapping[str, str]) -> tuple[Query, list
     partition = None
     if text("partition") is not None:
         raw = text("partition") or ""
-        if raw.isdigit() and int(raw) < info.partitions:
+        if is_number(raw) and int(raw) < info.partitions:
             partition = int(raw)
         else:
             errors.append(
@@ -135,7 +135,7 @@ def parse_query(info: TopicInfo, params: Mapping[str, str]) -> tuple[Query, list
     size = DEFAULT_PAGE_SIZE
     if text("size") is not None:
         raw = text("size") or ""
-        if raw.isdigit() and int(raw) in PAGE_SIZES:
+        if is_number(raw) and int(raw) in PAGE_SIZES:
             size = int(raw)
         else:
             errors.append(f"Page size {raw!r} is not one of {PAGE_SIZES}.")

@@ -16,6 +16,7 @@ from console.audit import audit_record
 from eventbus import Event, Published, event_types, get_event_type, publish
 from eventbus.exceptions import EventError, UnknownEventType
 from eventbus.schemas import EventType
+from eventbus.streams import is_number
 from eventbus.topics import TopicInfo
 
 
@@ -106,7 +107,7 @@ def initial_from(event: Event) -> dict[str, Any]:
     version = None
     if event.dataschema:
         tail = event.dataschema.rpartition(":")[2]
-        version = int(tail) if tail.isdigit() else None
+        version = int(tail) if is_number(tail) else None
     position = event.position
     return {
         "type": event.type,

@@ -19,7 +19,7 @@ import redis
 from eventbus._targets import timestamp_ms
 from eventbus.exceptions import InvalidReset
 from eventbus.keys import until_key
-from eventbus.streams import text
+from eventbus.streams import is_number, text
 
 Until = int | datetime | str | None
 
@@ -32,8 +32,8 @@ def until_value(until: Until) -> int | None:
         word = until.strip()
         if not word or word.lower() == "none":
             return None
-        if word.isdigit():
-            return int(word)
+        if is_number(word):
+            return timestamp_ms(int(word))
         try:
             until = datetime.fromisoformat(word)
         except ValueError:
@@ -46,7 +46,7 @@ def until_value(until: Until) -> int | None:
 
 def check_range(start: str, until_ms: int | None) -> None:
     """Raise ``InvalidReset`` when an end bound is not after a start time."""
-    if until_ms is not None and start.isdigit() and until_ms <= int(start):
+    if until_ms is not None and is_number(start) and until_ms <= int(start):
         raise InvalidReset(
             f"The end ({until_ms}) must be after the start ({start}): the range "
             "is [start, end). Leave the end out for a group that never stops."

@@ -17,14 +17,13 @@ from eventbus._targets import validate_group_name
 from eventbus.exceptions import InvalidCursor, InvalidDeadLetterQuery
 from eventbus.keys import dead_letter_key
 from eventbus.reading import entries
-from eventbus.streams import parse_id
+from eventbus.streams import parse_id, split_id
 from eventbus.streams import text as as_text
 from eventbus.topics import validate_topic_name
 
 # Letters moved or deleted per round trip: small enough that one script call
 # never blocks Redis for long.
 CHUNK = 100
-_ID_RE = re.compile(r"^\d+-\d+$")
 _CURSOR_RE = re.compile(r"^(?P<way>before|after):(?P<id>\d+-\d+)$")
 
 
@@ -80,7 +79,7 @@ def dlq_key(topic: str, group: str) -> str:
 def check_id(dlq_id: str) -> str:
     """Return ``dlq_id`` if it is a stream id, else raise with advice."""
     value = str(dlq_id).strip()
-    if not _ID_RE.match(value):
+    if split_id(value, seq_required=True) is None:
         raise InvalidDeadLetterQuery(
             f"{dlq_id!r} is not a dead-letter id. Use an id shown by "
             "'manage.py bus dlq list TOPIC GROUP', e.g. '1700000000000-0'."
@@ -96,7 +95,7 @@ def make_cursor(last_id: str, reverse: bool) -> str:
 def cursor_id(cursor: str, reverse: bool) -> str:
     """Return the id a cursor continues after, checking it fits the order."""
     found = _CURSOR_RE.match(cursor)
-    if found is None:
+    if found is None or split_id(found["id"]) is None:
         raise InvalidCursor(
             f"The cursor {cursor!r} is not one list_dead_letters returned. Pass "
             "next_cursor back unchanged, or start again without a cursor."

@@ -22,7 +22,7 @@ import redis
 from eventbus.client import server_version
 from eventbus.exceptions import GroupError
 from eventbus.keys import positions_key, stream_key
-from eventbus.streams import StreamState, parse_id, stream_state, text
+from eventbus.streams import StreamState, parse_id, split_id, stream_state, text
 
 ORIGIN = "0-0"
 PAGE = 1000
@@ -36,10 +36,10 @@ def entry_ids(rows: Any) -> list[str]:
 
 def normalize_id(stream_id: str) -> str:
     """Return ``stream_id`` as ``ms-seq`` without leading zeros; raise ValueError."""
-    ms, sep, seq = stream_id.strip().partition("-")
-    if not ms.isdigit() or (sep and not seq.isdigit()):
+    parts = split_id(stream_id.strip())
+    if parts is None:
         raise ValueError(stream_id)
-    return f"{int(ms)}-{int(seq or 0)}"
+    return f"{parts[0]}-{parts[1]}"
 
 
 def before(a: str, b: str) -> bool:

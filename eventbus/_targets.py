@@ -24,7 +24,13 @@ from eventbus.exceptions import (
 )
 from eventbus.keys import stream_key
 from eventbus.models import GROUP_NAME_RE
-from eventbus.streams import GroupState, StreamState, stream_state
+from eventbus.streams import (
+    MAX_ID_PART,
+    GroupState,
+    StreamState,
+    is_number,
+    stream_state,
+)
 from eventbus.topics import TopicInfo
 
 Start = str | int | datetime
@@ -54,10 +60,14 @@ def timestamp_ms(value: int | datetime) -> int:
         if value.tzinfo is None:
             value = timezone.make_aware(value)
         return int(value.timestamp() * 1000)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_ID_PART
+    ):
         raise InvalidReset(
             f"{value!r} is not a timestamp. Pass a datetime or milliseconds since "
-            "the epoch (an int >= 0), e.g. 1700000000000."
+            f"the epoch (an int from 0 to {MAX_ID_PART}), e.g. 1700000000000."
         )
     return value
 
@@ -68,8 +78,8 @@ def start_value(start: Start) -> str:
         word = start.strip().lower()
         if word in ("earliest", "latest"):
             return word
-        if word.isdigit():
-            return word
+        if is_number(word):
+            return str(timestamp_ms(int(word)))
         try:
             start = datetime.fromisoformat(start.strip())
         except ValueError:
@@ -213,8 +223,9 @@ class ResetTarget:
             return cls("id", normalize_id(stream_id))
         except ValueError:
             raise InvalidReset(
-                f"{stream_id!r} is not a stream id. Use <ms>-<seq>, e.g. "
-                "1700000000000-0, as shown by manage.py bus tail."
+                f"{stream_id!r} is not a stream id. Use <ms>-<seq> (each part "
+                "at most 2**64-1), e.g. 1700000000000-0, as shown by manage.py "
+                "bus tail."
             ) from None
 
     @classmethod

@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import heapq
 import logging
-import re
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from eventbus.envelope import Event
 from eventbus.exceptions import InvalidCursor, InvalidRange
 from eventbus.keys import stream_key
 from eventbus.partitioning import partition_for
-from eventbus.streams import text
+from eventbus.streams import MAX_ID_PART, split_id, text
 from eventbus.topics import TopicInfo, get_topic
 
 logger = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ StreamId = tuple[int, int]
 # many events comes back short (even empty) with a cursor, not slow.
 SCAN_LIMIT = 10_000
 MAX_CHUNK = 1000
-_ID_RE = re.compile(r"^(\d+)(?:-(\d+))?$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # (ms, seq, partition, id, fields): sorting on the first three merges
@@ -67,16 +65,17 @@ def to_stream_id(bound: int | datetime | str, what: str = "bound") -> StreamId:
     if isinstance(bound, datetime):
         aware = bound if bound.tzinfo else bound.replace(tzinfo=UTC)
         return (max((aware - _EPOCH) // timedelta(milliseconds=1), 0), 0)
-    if isinstance(bound, int) and not isinstance(bound, bool) and bound >= 0:
-        return (bound, 0)
-    match = _ID_RE.match(bound) if isinstance(bound, str) else None
-    if match is None:
+    if isinstance(bound, int) and not isinstance(bound, bool):
+        parts = (bound, 0) if 0 <= bound <= MAX_ID_PART else None
+    else:
+        parts = split_id(bound)
+    if parts is None:
         raise InvalidRange(
             f"The {what} {bound!r} is not a time or stream id. Pass milliseconds "
             "since the epoch (int), a datetime, or a stream id such as "
-            "'1700000000000-0'."
+            "'1700000000000-0' (each part at most 2**64-1)."
         )
-    return (int(match[1]), int(match[2] or 0))
+    return parts
 
 
 def select_partitions(
@@ -312,7 +311,7 @@ def _decode_cursor(cursor: str, query: str, parts: list[int]) -> dict[int, str]:
     if body.get("q") != query:
         raise InvalidCursor(f"The cursor belongs to a different query. {advice}")
     for p, sid in read_to.items():
-        if p not in parts or not re.fullmatch(r"\d+-\d+", sid):
+        if p not in parts or split_id(sid, seq_required=True) is None:
             raise InvalidCursor(f"The cursor names partition {p} at {sid!r}. {advice}")
     return read_to
 

@@ -7,11 +7,39 @@ the group's position were deleted). Callers get ``None`` for unknown, never 0.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import redis
 
 from eventbus.keys import stream_key
+
+# Each half of a stream id is an unsigned 64-bit number in Redis.
+MAX_ID_PART = 2**64 - 1
+_DIGITS = re.compile(r"[0-9]+")
+_STREAM_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
+
+
+def is_number(value: object) -> bool:
+    """Return whether ``value`` is a string of ASCII digits (``str.isdigit``
+    also accepts '²' and other digits that ``int`` refuses)."""
+    return isinstance(value, str) and _DIGITS.fullmatch(value) is not None
+
+
+def split_id(value: object, *, seq_required: bool = False) -> tuple[int, int] | None:
+    """Return ``(ms, seq)`` of a stream id Redis accepts, else None.
+
+    ``'<ms>-<seq>'``, or ``'<ms>'`` alone (seq 0) unless ``seq_required``;
+    ASCII digits only, each part at most ``MAX_ID_PART``: anything else would
+    reach Redis and come back as an error instead of a clear refusal.
+    """
+    match = _STREAM_ID.fullmatch(value) if isinstance(value, str) else None
+    if match is None or (seq_required and match[2] is None):
+        return None
+    ms, seq = int(match[1]), int(match[2] or 0)
+    if ms > MAX_ID_PART or seq > MAX_ID_PART:
+        return None
+    return ms, seq
 
 
 def text(value: object) -> str:

@@ -18,6 +18,7 @@ import orjson
 
 from console.filters import parse_filters
 from eventbus.envelope import Event
+from eventbus.streams import is_number, split_id
 
 SUBPROTOCOL = "cloudevents.json"
 MAX_MESSAGE = 64 * 1024  # bytes of one client frame
@@ -36,7 +37,6 @@ SLOW = 4008  # fell API["FEED_BUFFER"] frames behind
 # A position key: (ms, seq) of a stream id. A start time T is the floor
 # (T, -1), so the first event at T is "after" it.
 Key = tuple[int, int]
-_ID = re.compile(r"^(\d+)-(\d+)$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
@@ -145,13 +145,14 @@ def _parse_positions(
             )
         positions[topic] = {}
         for part, sid in parts.items():
-            match = _ID.match(sid) if isinstance(sid, str) else None
-            if not str(part).isdigit() or match is None:
+            key = split_id(sid, seq_required=True)
+            if not is_number(part) or key is None:
                 raise FeedError(
                     f"Subscription {sub_id}: position {part!r}: {sid!r} of {topic!r} "
-                    'is not a partition number and stream id ("1700000000000-0").'
+                    'is not a partition number and stream id ("1700000000000-0", '
+                    "each part at most 2**64-1)."
                 )
-            positions[topic][int(part)] = (int(match[1]), int(match[2]))
+            positions[topic][int(part)] = key
     return positions
 
 

@@ -42,6 +42,7 @@ from console.topics_publish import (
 from console.topics_stats import ms_to_text, retention_text, summarize
 from eventbus import Event, get_topic, list_topics, read_range
 from eventbus.exceptions import BusUnavailable, EventError, ReadError, TopicError
+from eventbus.streams import MAX_ID_PART, is_number, split_id
 from eventbus.topics import TopicInfo
 
 # What a section catches to show "Redis is down" in place, not a 500.
@@ -156,15 +157,16 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 def _read_event(info: TopicInfo, partition: int, stream_id: str) -> Event:
     """Return the event at a position, or raise Http404 saying why not."""
-    ms, dash, seq = stream_id.partition("-")
-    if not (ms.isdigit() and dash and seq.isdigit()):
+    parts = split_id(stream_id, seq_required=True)
+    if parts is None or parts[1] == MAX_ID_PART:
         raise Http404(f"{stream_id!r} is not a stream id such as 1700000000000-0.")
+    ms, seq = parts
     if partition not in info.partition_ids:
         raise Http404(f"Topic '{info.name}' has no partition {partition}.")
     page = read_range(
         info.name,
         start=stream_id,
-        end=f"{ms}-{int(seq) + 1}",  # end is exclusive: exactly this one id
+        end=f"{ms}-{seq + 1}",  # end is exclusive: exactly this one id
         partitions=[partition],
         limit=1,
     )
@@ -278,6 +280,6 @@ def _initial(request: HttpRequest, info: TopicInfo) -> dict[str, Any]:
     """Prefill from ?reproduce=<partition>/<stream id>, or pick the first type."""
     source = request.GET.get("reproduce", "")
     partition, _, stream_id = source.partition("/")
-    if partition.isdigit() and stream_id:
+    if is_number(partition) and stream_id:
         return initial_from(_read_event(info, int(partition), stream_id))
     return {"type": request.GET.get("type", "")}

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from eventbus.exceptions import FeedError
 from eventbus.reading import Bound, tail
 from eventbus.remote import FeedClient, Start, normalize_start
+from eventbus.streams import is_number, split_id
 
 HELP = "Follow a topic live (or replay from a point), one JSON line per event."
 TOKEN_ENV = "SWITCHYARD_TOKEN"
@@ -69,9 +70,9 @@ def parse_start(text: str) -> Bound:
     """Return the tail start for --from: a keyword, ms, stream id or ISO time."""
     if text in ("latest", "earliest"):
         return text
-    if text.isdigit():
+    if is_number(text):
         return int(text)
-    if text.replace("-", "").isdigit() and text.count("-") == 1:
+    if split_id(text, seq_required=True) is not None:
         return text  # a stream id such as 1700000000000-0
     try:
         return datetime.fromisoformat(text)
