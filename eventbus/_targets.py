@@ -115,6 +115,8 @@ def position_before(client: redis.Redis, topic: str, partition: int, bound: str)
     A group at that position is next delivered the first entry at or after
     ``bound``: ``T-0`` for a time, or an event id.
     """
+    if bound == ORIGIN:  # nothing sorts before it ("(0-0" is an error)
+        return ORIGIN
     key = stream_key(topic, partition)
     rows = entry_ids(client.xrevrange(key, max=f"({bound}", min="-", count=1))
     return rows[0] if rows else ORIGIN
@@ -158,16 +160,20 @@ def parse_duration(value: str | timedelta) -> int:
         parts = _DURATION_PART.findall(compact.lower())
         if iso:
             weeks, days, hours, minutes, seconds = iso.groups()
-            ms = int(
-                timedelta(
+            try:
+                span = timedelta(
                     weeks=int(weeks or 0),
                     days=int(days or 0),
                     hours=int(hours or 0),
                     minutes=int(minutes or 0),
                     seconds=float(seconds or 0),
-                ).total_seconds()
-                * 1000
-            )
+                )
+            except OverflowError:
+                raise InvalidReset(
+                    f"The duration {value!r} is longer than Python can count "
+                    "(about 2.7 million years); the epoch is far closer."
+                ) from None
+            ms = int(span.total_seconds() * 1000)
         elif compact and "".join(n + u for n, u in parts) == compact.lower():
             ms = sum(int(n) * _UNIT_MS[u] for n, u in parts)
         else:
@@ -243,17 +249,25 @@ class ResetTarget:
     def describe(self) -> str:
         """Return the target for people, e.g. ``to 15m ago``."""
         number = int(self.value or 0) if self.kind in ("time", "ago") else 0
-        when = datetime.fromtimestamp(number / 1000, tz=UTC).isoformat()
         labels = {
             "earliest": "to earliest",
             "latest": "to latest",
-            "time": f"to time {when.replace('+00:00', 'Z')}",
+            "time": f"to time {_when(number)}",
             "ago": f"to {format_duration(number)} ago",
             "id": f"to id {self.value}",
             "shift": f"shift by {self.value}",
             "group": f"to the position of group '{self.value}'",
         }
         return labels[self.kind]
+
+
+def _when(ms: int) -> str:
+    """Return ms since the epoch as ISO 8601 UTC (as ms past year 9999)."""
+    try:
+        when = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return f"{ms} ms since the epoch"
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def resolve(

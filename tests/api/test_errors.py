@@ -72,6 +72,7 @@ def test_other_methods_are_405_with_allow(topics, api_as):
         "/api/v1/topics/gadgets/groups/nobody/dead-letters",
         "/api/v1/topics/gadgets/groups/shipping/dead-letters/1-0",
         "/api/v1/topics/gadgets/groups/shipping/dead-letters/not-an-id",
+        "/api/v1/topics/gadgets/groups/shipping/dead-letters/99999999999999999999999-0",
         "/api/v1/event-types/gadget.melted",
     ],
 )
@@ -89,6 +90,10 @@ def test_unknown_things_are_404_in_the_shape(group, api_as, path):
         ({"start": "last tuesday"}, "start"),
         ({"end": "soon"}, "end"),
         ({"cursor": "garbage"}, "cursor"),
+        ({"start": "99999999999999999999999-0"}, "start"),
+        ({"start": "18446744073709551616"}, "start"),
+        ({"end": "1-18446744073709551616"}, "end"),
+        ({"start": "\u00b2"}, "start"),
     ],
 )
 def test_bad_read_parameters_are_422_naming_the_parameter(
