@@ -252,6 +252,9 @@ async def test_malformed_messages_get_an_error_frame(session_of, orders) -> None
         {"op": "tail", "id": "t1", "topic": "nope"},
         {"op": "tail", "id": "t1", "topic": "orders", "partitions": [9]},
         {"op": "tail", "id": "t1", "topic": "orders", "from": "yesterday"},
+        # Past Redis's 64-bit ids: refused, not accepted and then stuck retrying.
+        {"op": "tail", "id": "t1", "topic": "orders", "from": {"0": "99" * 12 + "-0"}},
+        {"op": "tail", "id": "t1", "topic": "orders", "from": {"\u00b2": "1-0"}},
         {"op": "untail", "id": "zz"},
         {"op": "watch", "feeds": "overview"},
     ]
