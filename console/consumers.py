@@ -17,12 +17,14 @@ malformed message gets an "error" frame; the socket stays open.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from console.feed.link import HIGH_WATER, Link
 from console.roles import Role, role_of
 from console.sampler import SAMPLER
 from console.tails import MAX_TAILS, Tail, TailError, TailSpec, parse_tail
@@ -50,6 +52,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.role = await database_sync_to_async(role_of)(user)
         self.tails: dict[str, Tail] = {}
         self.watching = False
+        self.gone = asyncio.Event()
+        # What the console sees of the socket's transport (under Daphne).
+        self.link = Link(self.base_send)
         if user is None or not user.is_authenticated:
             await self.close(code=NOT_LOGGED_IN)
             return
@@ -58,7 +63,16 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         await self.accept()
 
+    async def _drain(self) -> None:
+        """Wait while Daphne holds a backlog for this socket (a slow browser)."""
+        await self.link.drain(self.gone)
+
+    def backed_up(self) -> bool:
+        """Return whether Daphne holds a backlog for this socket (a slow browser)."""
+        return self.link.backlog() > HIGH_WATER
+
     async def disconnect(self, code: int) -> None:
+        self.gone.set()
         if getattr(self, "watching", False):
             await SAMPLER.unwatch(self)
         for tail in getattr(self, "tails", {}).values():
@@ -123,7 +137,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 f"This page already has {MAX_TAILS} live tails open; close one "
                 '(op "untail") before opening another.'
             )
-        tail = await database_sync_to_async(_open_tail)(spec, self.send_json)
+        tail = await database_sync_to_async(_open_tail)(
+            spec, self.send_json, self._drain
+        )
         self.tails[spec.id] = tail
         await self.send_json(
             {
@@ -147,7 +163,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json({"kind": "untailed", "id": tail_id})
 
 
-def _open_tail(spec: TailSpec, send: Any) -> Tail:
-    tail = Tail(spec, get_topic(spec.topic), send)
+def _open_tail(spec: TailSpec, send: Any, drain: Any) -> Tail:
+    tail = Tail(spec, get_topic(spec.topic), send, drain)
     tail.prepare()
     return tail

@@ -34,6 +34,10 @@ PARTITION_BACKLOG = "part_backlog/"
 class Watcher(Protocol):
     async def send_json(self, content: Any, close: bool = False) -> None: ...
 
+    def backed_up(self) -> bool:
+        """Return whether the socket's transport holds a backlog (slow browser)."""
+        ...
+
 
 def sample_seconds() -> float:
     """Return the sampling period from ``settings.CONSOLE`` (at least 0.1 s)."""
@@ -148,6 +152,9 @@ class Sampler:
     def __init__(self) -> None:
         self.collector = Collector()
         self.watchers: set[Watcher] = set()
+        # Watchers that missed a patch while backed up: they get a full
+        # snapshot once their socket drains, never a patch they cannot apply.
+        self.behind: set[Watcher] = set()
         self.core: dict[str, Any] | None = None  # last snapshot, without series
         self.seq = 0
         self.task: asyncio.Task[None] | None = None
@@ -169,6 +176,7 @@ class Sampler:
             self._lock = asyncio.Lock()
             self.core = None
             self.watchers.clear()
+            self.behind.clear()
             self.task = asyncio.get_running_loop().create_task(self._run())
         assert self._lock is not None
         async with self._lock:
@@ -179,6 +187,7 @@ class Sampler:
     async def unwatch(self, watcher: Watcher) -> None:
         """Remove a socket; the last one to leave stops the sampling task."""
         self.watchers.discard(watcher)
+        self.behind.discard(watcher)
         if not self.watchers and self.task is not None:
             self.task.cancel()
             self.task = None
@@ -219,9 +228,15 @@ class Sampler:
                 message = {"kind": "sample", "seq": self.seq, "full": False}
                 message["data"] = patch
             else:
-                return
+                message = None
             for watcher in list(self.watchers):
-                await self._send(watcher, message)
+                if watcher.backed_up():
+                    self.behind.add(watcher)
+                elif watcher in self.behind:
+                    self.behind.discard(watcher)
+                    await self._send(watcher, self._full())
+                elif message is not None:
+                    await self._send(watcher, message)
 
     async def _send(self, watcher: Watcher, message: dict[str, Any]) -> None:
         try:

@@ -37,6 +37,7 @@ COUNT = 500  # entries per partition per read
 MAX_QUEUED = 8  # frames waiting for the socket before reads are skipped
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Drain = Callable[[], Awaitable[None]]
 
 
 class TailError(ValueError):
@@ -103,8 +104,14 @@ def _parse_start(tail_id: str, start: Any) -> dict[int, str] | None:
 class Tail:
     """One tail of one socket: a reader thread and a sender task."""
 
-    def __init__(self, spec: TailSpec, info: TopicInfo, send: Send) -> None:
+    def __init__(
+        self, spec: TailSpec, info: TopicInfo, send: Send, drain: Drain | None = None
+    ) -> None:
         self.spec = spec
+        # Waits while the socket's transport is backed up (a slow browser).
+        # ASGI send returns at once under Daphne, so without it frames would
+        # pile up in Daphne's buffer instead of MAX_QUEUED here.
+        self.drain = drain
         self.topic = info.name
         self.parts = select_partitions(info, spec.partitions, spec.key)
         self.match = matcher(spec.types, spec.key, spec.subject)
@@ -146,6 +153,8 @@ class Tail:
             await self.wake.wait()
             self.wake.clear()
             while True:
+                if self.drain is not None:
+                    await self.drain()
                 with self.lock:
                     frame = self.frames.popleft() if self.frames else None
                 if frame is None:

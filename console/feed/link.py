@@ -83,10 +83,16 @@ class Link:
 
 
 def _daphne_protocol(send: Any) -> Any:
-    # Daphne passes functools.partial(server.handle_reply, protocol).
-    while isinstance(send, functools.partial):
-        for arg in send.args:
-            if hasattr(arg, "sendCloseFrame") and hasattr(arg, "transport"):
-                return arg
-        send = send.func
-    return None
+    # Daphne passes functools.partial(server.handle_reply, protocol); channels'
+    # SessionMiddleware (the console's sockets) wraps it in a bound method of
+    # an object that keeps it as ``real_send``.
+    while True:
+        if isinstance(send, functools.partial):
+            for arg in send.args:
+                if hasattr(arg, "sendCloseFrame") and hasattr(arg, "transport"):
+                    return arg
+            send = send.func
+        elif hasattr(getattr(send, "__self__", None), "real_send"):
+            send = send.__self__.real_send
+        else:
+            return None

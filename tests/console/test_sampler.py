@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis
 
 from console.diff import merge_apply, merge_diff, strip_none
-from console.sampler import Collector
+from console.sampler import Collector, Sampler
 from console.series import History, Rates
 from console.snapshot import DeadLetterStreams, read_bus
 from eventbus import create_group, publish, register_event_type
@@ -206,3 +208,39 @@ def test_redis_down_is_reported_and_last_figures_kept(
     assert snapshot["stale"] is True
     assert "orders" in snapshot["topics"]
     assert snapshot["health"]["db"]["ok"] is True
+
+
+class SlowSocket:
+    """A watcher whose transport is backed up until told otherwise."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        self.slow = False
+
+    async def send_json(self, content, close: bool = False) -> None:
+        self.sent.append(content)
+
+    def backed_up(self) -> bool:
+        return self.slow
+
+
+def test_a_backed_up_socket_skips_patches_then_gets_a_full_snapshot() -> None:
+    """Patches are not queued for a slow browser; it resyncs from a full sample."""
+    sampler = Sampler()
+    fast, slow = SlowSocket(), SlowSocket()
+
+    async def run() -> None:
+        sampler._lock = asyncio.Lock()
+        sampler.watchers |= {fast, slow}
+        await sampler._publish({"topics": {"a": 1}}, {})
+        slow.slow = True
+        await sampler._publish({"topics": {"a": 2}}, {})
+        await sampler._publish({"topics": {"a": 3}}, {})
+        slow.slow = False
+        await sampler._publish({"topics": {"a": 3}}, {})  # nothing changed
+
+    asyncio.run(run())
+    assert [m["full"] for m in fast.sent] == [True, False, False]
+    assert [m["full"] for m in slow.sent] == [True, True]
+    assert slow.sent[-1]["data"]["topics"] == {"a": 3}
+    assert slow.sent[-1]["seq"] == sampler.seq  # the current sample, whole
