@@ -1,7 +1,9 @@
 """The console socket: one per browser tab, authenticated by the session.
 
-Close codes: 4401 not logged in, 4403 no console role. Browser origins are
-checked by ``AllowedHostsOriginValidator`` in console/routing.py.
+Close codes: 4401 not logged in, 4403 no console role, also when the session
+ends (logout) or the role is taken away while the socket is open (checked
+every ``CONSOLE["RECHECK_SECONDS"]``). Browser origins are checked by
+``AllowedHostsOriginValidator`` in console/routing.py.
 
 Client → server (JSON text frames):
   {"op": "watch", "feeds": ["overview", ...]}   sampled figures (one snapshot)
@@ -23,6 +25,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 
 from console.feed.link import HIGH_WATER, Link
 from console.roles import Role, role_of
@@ -62,6 +67,19 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=NO_ROLE)
             return
         await self.accept()
+        self.recheck = asyncio.get_running_loop().create_task(self._recheck())
+
+    async def _recheck(self) -> None:
+        """Close the socket once its session or console role is gone."""
+        while not self.gone.is_set():
+            await asyncio.sleep(recheck_seconds())
+            try:
+                code, self.role = await database_sync_to_async(_access)(self.scope)
+            except DatabaseError:
+                continue  # the banner says the database is down; keep serving
+            if code is not None:
+                await self.close(code=code)
+                return
 
     async def _drain(self) -> None:
         """Wait while Daphne holds a backlog for this socket (a slow browser)."""
@@ -73,6 +91,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def disconnect(self, code: int) -> None:
         self.gone.set()
+        recheck = getattr(self, "recheck", None)
+        if recheck is not None:
+            recheck.cancel()
         if getattr(self, "watching", False):
             await SAMPLER.unwatch(self)
         for tail in getattr(self, "tails", {}).values():
@@ -161,6 +182,24 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             )
         tail.close()
         await self.send_json({"kind": "untailed", "id": tail_id})
+
+
+def recheck_seconds() -> float:
+    return max(float(getattr(settings, "CONSOLE", {}).get("RECHECK_SECONDS", 5)), 0.1)
+
+
+def _access(scope: dict[str, Any]) -> tuple[int | None, Role]:
+    """Return (close code or None, current role) of a socket's session and user."""
+    session = scope.get("session")
+    key = getattr(session, "session_key", None)
+    if session is None or key is None or not session.exists(key):
+        return NOT_LOGGED_IN, Role.NONE
+    user = scope.get("user")
+    fresh = get_user_model().objects.filter(pk=getattr(user, "pk", None)).first()
+    role = role_of(fresh)
+    if fresh is None or not fresh.is_active:
+        return NOT_LOGGED_IN, role
+    return (NO_ROLE if role < Role.VIEWER else None), role
 
 
 def _open_tail(spec: TailSpec, send: Any, drain: Any) -> Tail:

@@ -164,6 +164,9 @@ CONSOLE = {
     "INSPECT_TIMEOUT": float(env("CONSOLE_INSPECT_TIMEOUT", "1") or 1),
     # Seconds an alert webhook POST may take before it is retried next round.
     "WEBHOOK_TIMEOUT": float(env("CONSOLE_WEBHOOK_TIMEOUT", "3") or 3),
+    # Seconds between checks that an open console socket's session and role
+    # still hold (a logout or a removed role closes it within this time).
+    "RECHECK_SECONDS": float(env("CONSOLE_RECHECK_SECONDS", "5") or 5),
 }
 
 # Public interfaces (console/api, console/feed): REST API and WebSocket feed.

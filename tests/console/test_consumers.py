@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from console.diff import merge_apply
@@ -84,6 +85,27 @@ async def test_anonymous_socket_is_closed_4401(db) -> None:
     communicator = socket(None)
     connected, code = await communicator.connect(timeout=5)
     assert (connected, code) == (False, 4401)
+
+
+async def test_logout_and_a_lost_role_close_an_open_socket(
+    session_of, console_users, settings
+) -> None:
+    """The session and role are checked again while the socket stays open."""
+    settings.CONSOLE = {**settings.CONSOLE, "RECHECK_SECONDS": 0.2}
+    viewer_cookie = await sync_to_async(session_of)("viewer")
+    operator_cookie = await sync_to_async(session_of)("operator")
+    as_viewer = await opened(viewer_cookie)
+    as_operator = await opened(operator_cookie)
+    assert await as_viewer.receive_nothing(timeout=0.5)  # checks pass: stays open
+
+    def log_out_and_demote() -> None:
+        Session.objects.filter(session_key=viewer_cookie).delete()  # a logout
+        console_users["operator"].groups.clear()
+
+    await sync_to_async(log_out_and_demote)()
+    for communicator, code in ((as_viewer, 4401), (as_operator, 4403)):
+        closed = await communicator.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": code}
 
 
 async def test_user_without_role_is_closed_4403(session_of) -> None:
