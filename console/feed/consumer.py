@@ -132,8 +132,12 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if text_data is None:
             await self.end(UNSUPPORTED, "Send JSON text frames, not binary ones.")
             return
-        if len(text_data) > MAX_MESSAGE:
-            await self.end(TOO_BIG, f"Client frames may hold {MAX_MESSAGE} bytes.")
+        # The limit is in UTF-8 bytes ("€" is 3); a frame with more characters
+        # than that is too big without encoding it.
+        if len(text_data) > MAX_MESSAGE or len(text_data.encode()) > MAX_MESSAGE:
+            await self.end(
+                TOO_BIG, f"Client frames may hold {MAX_MESSAGE} bytes of UTF-8."
+            )
             return
         try:
             content = orjson.loads(text_data)

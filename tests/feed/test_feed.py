@@ -315,6 +315,14 @@ async def test_binary_and_oversized_frames_close(token) -> None:
     await closed_with(communicator, 1009)
 
 
+async def test_frame_size_counts_utf8_bytes(token) -> None:
+    """The 64 KiB limit is in bytes: 30,000 "€" (90,000 bytes) close with 1009."""
+    raw = await sync_to_async(token)()
+    communicator = await opened(raw)
+    await communicator.send_to(text_data="€" * 30_000)
+    assert "bytes" in await closed_with(communicator, 1009)
+
+
 async def test_revoking_a_token_closes_its_connections(token, settings) -> None:
     """Revocation closes a live connection with 1008 within the recheck period."""
     settings.API = {**settings.API, "FEED_RECHECK_SECONDS": 0.2}
