@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import close_old_connections
 
@@ -29,6 +30,7 @@ from console.feed.protocol import (
     MAX_SUBSCRIPTIONS,
     POLICY,
     PROTOCOL_ERROR,
+    SERVER_ERROR,
     SUBPROTOCOL,
     TOO_BIG,
     UNSUPPORTED,
@@ -52,6 +54,29 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     # No channel layer: events fan out in process (console/feed/hub.py).
     channel_layer_alias = "feed-sockets-use-no-layer"
+    id = ""  # set once connect() runs
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the consumer ends (a handler raised, the task was
+            # cancelled), its watchdog entry, connection-cap slot and
+            # subscriptions go with it: a leftover slot, refreshed by the
+            # watchdog forever, would lock the token out.
+            await self.disconnect(SERVER_ERROR)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            if message["type"] == "websocket.disconnect":
+                raise  # nobody to answer; __call__ still cleans up
+            await self._fail(
+                "Feed connection %s failed on %s.", self.id, message["type"]
+            )
 
     async def connect(self) -> None:
         self.id = uuid.uuid4().hex
@@ -78,6 +103,8 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.authenticate(header)
 
     async def disconnect(self, code: int) -> None:
+        if not self.id:
+            return  # never connected: nothing to undo
         self.ending = True
         watchdog.unregister(self)
         for sub_id in list(self.subs):
@@ -98,6 +125,11 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if not self.link.close_with_reason(code, reason):
             await self.close(code=code, reason=reason)
 
+    async def _fail(self, what: str, *args: Any) -> None:
+        """Log the exception being handled and close with 1011."""
+        logger.exception(what, *args)
+        await self.end(SERVER_ERROR, "The server failed; reconnect and resume.")
+
     async def _send_text(self, text: str) -> None:
         await self.base_send({"type": "websocket.send", "text": text})
 
@@ -111,7 +143,7 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         try:
             held = await asyncio.to_thread(_acquire, token.key_id, self.id, cap)
         except BusError as exc:
-            await self.end(1011, str(exc))
+            await self.end(SERVER_ERROR, str(exc))
             return
         if not held:
             await self.end(
@@ -201,8 +233,7 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             )
             self._drop(sub.spec.id)
         except Exception:
-            logger.exception("Feed subscription %s failed.", sub.spec.id)
-            await self.end(1011, "The server failed; reconnect and resume.")
+            await self._fail("Feed subscription %s failed.", sub.spec.id)
 
     async def _op_unsubscribe(self, content: dict[str, Any]) -> None:
         sub_id = content.get("id")

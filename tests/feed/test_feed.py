@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -321,6 +322,40 @@ async def test_frame_size_counts_utf8_bytes(token) -> None:
     communicator = await opened(raw)
     await communicator.send_to(text_data="€" * 30_000)
     assert "bytes" in await closed_with(communicator, 1009)
+
+
+async def test_an_unexpected_error_closes_1011_and_frees_the_tokens_slot(
+    token, monkeypatch, caplog
+) -> None:
+    """A request the server fails on is logged with its traceback and closed with
+    1011; the connection is cleaned up, so a token capped at one connects again."""
+
+    def broken(message: dict) -> None:
+        raise RuntimeError("a bug in parsing")
+
+    monkeypatch.setattr("console.feed.consumer.parse_subscribe", broken)
+    raw = await sync_to_async(token)(max_connections=1)
+    communicator = await opened(raw)
+    await communicator.send_json_to(
+        {"op": "subscribe", "id": "s", "topics": ["orders"]}
+    )
+    assert "server failed" in await closed_with(communicator, 1011)
+    assert "RuntimeError: a bug in parsing" in caplog.text
+    await communicator.disconnect()  # what the server sends after the close
+    again = await opened(raw)
+    await again.disconnect()
+
+
+async def test_a_connection_ended_without_a_disconnect_frees_its_slot(token) -> None:
+    """An application cancelled before its disconnect message (the server gave
+    up on it) still gives its connection-cap slot back."""
+    raw = await sync_to_async(token)(max_connections=1)
+    communicator = await opened(raw)
+    communicator.future.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await communicator.future
+    again = await opened(raw)
+    await again.disconnect()
 
 
 async def test_revoking_a_token_closes_its_connections(token, settings) -> None:
