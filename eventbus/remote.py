@@ -133,7 +133,9 @@ class FeedClient:
     pass it as ``start`` to resume exactly after it. With ``reconnect`` a
     dropped connection is reopened with backoff and resumes from
     ``positions``; an auth or policy refusal (close 1008) raises
-    ``FeedAuthError`` at once.
+    ``FeedAuthError`` at once, a refused or ended subscription ``FeedError``.
+    A topic the server cannot read for now is only logged: the server
+    retries and the events follow once it reads again.
     """
 
     def __init__(
@@ -318,10 +320,13 @@ class FeedClient:
             self.live.set()
         elif kind == "error" and frame.get("code") is not None:
             self._last_error = str(frame.get("message") or "")  # the close follows
-        elif kind == "error":
+        elif kind == "error" and frame.get("op") is None:
+            # No request refused: the server could not read a topic for now
+            # (console/feed/hub.py) and retries from the same position.
+            logger.warning("The feed reports: %s", frame.get("message"))
+        elif kind == "error":  # a refused or ended subscription
             raise FeedError(
-                f"The feed refused {frame.get('op') or 'a request'}: "
-                f"{frame.get('message')}"
+                f"The feed refused {frame.get('op')}: {frame.get('message')}"
             )
 
     def _raise_if_fatal(self, exc: ConnectionClosed) -> None:

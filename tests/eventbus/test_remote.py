@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from console.tokens import token_create
 from eventbus import publish, register_event_type
+from eventbus.client import reset_clients
 from eventbus.exceptions import FeedAuthError, FeedError
 from eventbus.remote import FeedClient, RemoteEvent, feed_url, normalize_start
 from tests.processes import DaphneServer
@@ -250,6 +251,59 @@ def test_a_token_without_the_subscribe_scope_gets_a_clear_error(daphne):
     client = FeedClient(url(daphne), raw, ["orders"])
     with pytest.raises(FeedError, match="refused subscribe"):
         take(client, 1)
+    assert client.connections == 1
+
+
+@served
+def test_a_topic_the_server_cannot_read_for_a_while_does_not_end_the_client(
+    make_topic, redis_server, bus_on, tmp_path, caplog
+):
+    """While the server's reader of a topic loses Redis it sends an error frame
+    and retries; the client logs it, keeps the connection and receives the
+    events published once Redis is back."""
+    own = redis_server()
+    bus_on(own.url)
+    make_topic("orders", partitions=2)
+    register_event_type(PLACED, topic="orders", schema={"type": "object"})
+    server = DaphneServer(tmp_path).start()
+    raw = token_create(name="remote test", scopes=["subscribe:*"])[1]
+    client = FeedClient(url(server), raw, ["orders"], backoff=(0.2, 1.0))
+    caplog.set_level(logging.WARNING, logger="eventbus.remote")
+
+    async def run() -> list[RemoteEvent]:
+        got: list[RemoteEvent] = []
+
+        async def consume() -> None:
+            async for event in client:
+                got.append(event)
+
+        async def until(done: Callable[[], bool]) -> None:
+            while not done():
+                if task.done():
+                    task.result()  # the client gave up: raise why
+                    raise AssertionError("The client stopped iterating.")
+                await asyncio.sleep(0.05)
+
+        async with client, asyncio.timeout(60):
+            task = asyncio.create_task(consume())
+            await until(client.live.is_set)
+            await asyncio.to_thread(publish, "orders", PLACED, {"n": 0}, key="a")
+            await until(lambda: len(got) == 1)
+            await asyncio.to_thread(own.kill)
+            await until(lambda: "Reading topic 'orders' failed" in caplog.text)
+            await asyncio.to_thread(own.start)
+            reset_clients()  # this process's connections went with the old server
+            await asyncio.to_thread(publish, "orders", PLACED, {"n": 1}, key="b")
+            await until(lambda: len(got) == 2)
+            await client.close()
+            await task
+        return got
+
+    try:
+        got = asyncio.run(run())
+    finally:
+        server.stop()
+    assert [e.event["data"]["n"] for e in got] == [0, 1]
     assert client.connections == 1
 
 
