@@ -228,10 +228,7 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         try:
             await sub.run(current_hub())
         except BusError as exc:
-            self.conn.push_control(
-                "error", message=str(exc), op="subscribe", id=sub.spec.id
-            )
-            self._drop(sub.spec.id)
+            self.end_subscription(sub.spec.id, str(exc))
         except Exception:
             await self._fail("Feed subscription %s failed.", sub.spec.id)
 
@@ -245,6 +242,24 @@ class FeedConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         self._drop(sub_id)
         self.conn.push_control("unsubscribed", id=sub_id)
+
+    def end_subscription(self, sub_id: str, message: str) -> None:
+        """Drop one subscription, telling the client why; the socket stays open."""
+        self._drop(sub_id)
+        self.conn.push_control("error", message=message, op="subscribe", id=sub_id)
+
+    def refresh_token(self, token: ApiToken) -> None:
+        """Take ``token``'s fresh row; end subscriptions its scopes no longer allow.
+
+        ``token``'s scopes must be loaded already (``grants``): this runs on
+        the event loop. Later subscribe requests are checked against them too.
+        """
+        self.token = token
+        for sub_id, sub in list(self.subs.items()):
+            try:
+                require_scope(token, Scope.SUBSCRIBE, sub.spec.topics)
+            except ScopeDenied as exc:
+                self.end_subscription(sub_id, f"Subscription {sub_id} ended: {exc}")
 
     def _drop(self, sub_id: str) -> None:
         sub = self.subs.pop(sub_id, None)

@@ -2,9 +2,11 @@
 
 Closes connections whose token was revoked, deleted or expired (1008), that
 never authenticated in time (1008), or that sat idle without a subscription
-(4000); and extends the connection-cap leases of the rest in Redis. A token
-with an open connection is in use: its ``last_used_at`` is kept fresh (at
-most one write per ``TOUCH_EVERY``), so nobody revokes it as unused.
+(4000); ends the subscriptions on topics the token lost its ``subscribe``
+scope on (an error frame; the socket stays); and extends the connection-cap
+leases of the rest in Redis. A token with an open connection is in use: its
+``last_used_at`` is kept fresh (at most one write per ``TOUCH_EVERY``), so
+nobody revokes it as unused.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.utils import timezone
 
 from console.feed.protocol import IDLE, POLICY
 from console.models import ApiToken
-from console.tokens import TOUCH_EVERY, api_setting, token_state
+from console.tokens import TOUCH_EVERY, api_setting, grants, token_state
 from eventbus.exceptions import BusError
 from eventbus.slots import refresh_slots
 
@@ -76,31 +78,40 @@ class Watchdog:
         if not authed:
             return
         pks = {c.token.pk for c in authed if c.token is not None}
-        refusals = await asyncio.to_thread(_refusals, pks)
+        reasons, rows = await asyncio.to_thread(_recheck, pks)
         holders: dict[str, list[str]] = defaultdict(list)
         for consumer in authed:
             token = consumer.token
-            assert token is not None
-            reason = refusals.get(token.pk)
+            if token is None or consumer.ending:
+                continue  # closed while the tokens were read
+            reason = reasons.get(token.pk)
             if reason:
                 await consumer.end(POLICY, reason)
-            else:
-                holders[token.key_id].append(consumer.id)
+                continue
+            row = rows.get(token.pk)
+            if row is not None:
+                consumer.refresh_token(row)
+            holders[token.key_id].append(consumer.id)
         try:
             await asyncio.to_thread(_refresh, holders)
         except BusError as exc:
             logger.warning("Could not refresh feed connection leases: %s", exc)
 
 
-def _refusals(pks: set[int]) -> dict[int, str]:
-    """Return why each token may no longer be used ("" while it is live).
+def _recheck(pks: set[int]) -> tuple[dict[int, str], dict[int, ApiToken]]:
+    """Return why each token may no longer be used ("" while live), and its row.
 
+    The rows come with their scopes, read in one query for all tokens, so
+    checking subscriptions against them on the event loop reads nothing.
     Live tokens whose ``last_used_at`` is older than ``TOUCH_EVERY`` are
     marked used now: their connections are using them.
     """
     close_old_connections()
     now = timezone.now()
-    rows = {t.pk: t for t in ApiToken.objects.filter(pk__in=pks)}
+    tokens = ApiToken.objects.filter(pk__in=pks).prefetch_related("scopes")
+    rows = {t.pk: t for t in tokens}
+    for row in rows.values():
+        grants(row)  # cached on the row: the event loop must not query
     reasons = {
         pk: token_state(rows[pk], now) if pk in rows else "The API token was deleted."
         for pk in pks
@@ -113,7 +124,7 @@ def _refusals(pks: set[int]) -> dict[int, str]:
     ]
     if stale:
         ApiToken.objects.filter(pk__in=stale).update(last_used_at=now)
-    return reasons
+    return reasons, rows
 
 
 def _refresh(holders: dict[str, list[str]]) -> None:
