@@ -132,37 +132,50 @@ async def test_live_events_carry_their_position(token) -> None:
     await communicator.disconnect()
 
 
+async def until_live(communicator) -> list[dict]:
+    """Return the events a subscription replays before its "live" frame."""
+    got = []
+    while True:
+        frame = await communicator.receive_json_from(timeout=5)
+        if frame.get("kind") == "live":
+            return got
+        assert "specversion" in frame, frame
+        got.append(frame)
+
+
 async def test_filters_by_type_pattern_key_and_subject(token) -> None:
     """Type patterns, key and subject select events, in replay and live."""
     raw = await sync_to_async(token)()
-    await publish_n(4)
-    await publish_n(2, type_=SHIPPED, start=10)
-    communicator = await opened(raw)
-    await communicator.send_json_to(
-        {
-            "op": "subscribe",
-            "id": "s",
-            "topics": ["orders"],
-            "types": ["*.shipped"],
-            "from": "earliest",
-        }
-    )
-    await next_kind(communicator, "subscribed")
-    got = await events(communicator, 2)
-    assert {e["type"] for e in got} == {SHIPPED}
-    await communicator.send_json_to(
-        {
-            "op": "subscribe",
-            "id": "k",
-            "topics": ["orders"],
-            "key": "k3",
-            "from": "earliest",
-        }
-    )
-    await next_kind(communicator, "subscribed")
-    got = await events(communicator, 1)
-    assert got[0]["partitionkey"] == "k3" and got[0]["data"] == {"n": 3}
-    await communicator.disconnect()
+    await publish_n(4)  # n 0-3, keys k0-k3
+    await publish_n(2, type_=SHIPPED, start=10)  # n 10-11, keys k3, k4
+    for n, subject in ((20, "invoice-1"), (21, "invoice-2")):
+        await apublish("orders", PLACED, {"n": n}, key="k6", subject=subject)
+    # Each filter, the n of the events it replays, and of those it gets live.
+    cases = [
+        ({"types": ["*.shipped"]}, {10, 11}, {31}),
+        ({"key": "k3"}, {3, 10}, {30}),
+        ({"subject": "invoice-1"}, {20}, {32}),
+    ]
+    sockets = []
+    for filters, replayed, _ in cases:
+        communicator = await opened(raw)
+        await communicator.send_json_to(
+            {"op": "subscribe", "id": "s", "topics": ["orders"], "from": "earliest"}
+            | filters
+        )
+        await next_kind(communicator, "subscribed")
+        got = await until_live(communicator)
+        assert sorted(e["data"]["n"] for e in got) == sorted(replayed), filters
+        sockets.append(communicator)
+    await apublish("orders", PLACED, {"n": 30}, key="k3")
+    await apublish("orders", SHIPPED, {"n": 31}, key="k0")
+    for n, subject in ((32, "invoice-1"), (33, "invoice-2")):
+        await apublish("orders", PLACED, {"n": n}, key="k6", subject=subject)
+    for communicator, (filters, _, live) in zip(sockets, cases, strict=True):
+        got = await events(communicator, len(live))
+        assert {e["data"]["n"] for e in got} == live, filters
+        assert await communicator.receive_nothing(0.3), filters
+        await communicator.disconnect()
 
 
 async def test_replay_then_live_has_no_gap_and_no_duplicate(token) -> None:
@@ -249,7 +262,8 @@ async def test_resume_from_saved_positions(token) -> None:
     )
     await next_kind(communicator, "subscribed")
     resumed = await events(communicator, 25)
-    assert await communicator.receive_nothing(0.3) is False or True
+    await next_kind(communicator, "live")  # the 25 were all there was
+    assert await communicator.receive_nothing(0.3)
     seen = {e["id"] for e in got} | {e["id"] for e in resumed}
     assert seen == set(first + rest)
     assert not {e["id"] for e in got} & {e["id"] for e in resumed}
