@@ -18,6 +18,7 @@ from console.feed.hub import Hub, Item, make_item
 from console.feed.protocol import Key, SubscribeSpec, id_of
 from eventbus.client import get_redis, redis_errors
 from eventbus.envelope import Event
+from eventbus.exceptions import BusUnavailable
 from eventbus.keys import stream_key
 from eventbus.reading import decode, entries, matcher, merged
 from eventbus.topics import TopicInfo
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from console.feed.connection import Connection
 
 PAGE = 500  # entries read per history page
+RETRY_SECONDS = 1.0  # between reads while Redis is unreachable
 EARLIEST: Key = (0, -1)
 
 
@@ -132,9 +134,34 @@ class Subscription:
             for info in self.infos:
                 self.hub.detach(self, info.name)
 
+    async def _page(
+        self, info: TopicInfo, upto: dict[int, Key] | None
+    ) -> tuple[list[Item], bool]:
+        """Read one page; while Redis is unreachable, say so once and retry.
+
+        The error frame has the shape of a live reader's (no ``op``): the
+        subscription goes on from the same position once Redis is back, so
+        a client must not give up on it.
+        """
+        told = False
+        while True:
+            try:
+                return await asyncio.to_thread(self._read, info, upto)
+            except BusUnavailable as exc:
+                if self.state == "closed":
+                    raise
+                if not told:
+                    self.reader_failed(
+                        info.name,
+                        f"Reading topic '{info.name}' failed ({exc}); retrying "
+                        "every second from the same position.",
+                    )
+                    told = True
+                await asyncio.sleep(RETRY_SECONDS)
+
     async def _replay(self, info: TopicInfo) -> None:
         while self.state == "replay":
-            items, done = await asyncio.to_thread(self._read, info, None)
+            items, done = await self._page(info, None)
             self.conn.push_items(self, items, paced=True)
             if done:
                 return
@@ -143,7 +170,7 @@ class Subscription:
     async def _catch_up(self, info: TopicInfo, ends: dict[int, Key]) -> None:
         upto = {p: ends[p] for p in info.partition_ids if p in ends}
         while self.state == "gap":
-            items, done = await asyncio.to_thread(self._read, info, upto)
+            items, done = await self._page(info, upto)
             self.conn.push_items(self, items, paced=True)
             if done:
                 return
