@@ -169,6 +169,10 @@ CONSOLE = {
     "RECHECK_SECONDS": float(env("CONSOLE_RECHECK_SECONDS", "5") or 5),
 }
 
+# /metrics (Prometheus): with a token set, scrapes must send it as a bearer
+# token. Empty: open, for a /metrics kept off the public network.
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+
 # Public interfaces (console/api, console/feed): REST API and WebSocket feed.
 API = {
     # Default per-token publish limit: events per second, bursts of twice it.

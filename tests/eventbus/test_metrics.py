@@ -50,3 +50,16 @@ def test_counters_add_up_per_group_and_show_in_prometheus_format(probe, bus, cli
 def test_bus_consume_refuses_a_group_without_handlers(db):
     with pytest.raises(CommandError, match="No handlers subscribe for group 'nobody'"):
         call_command("bus", "consume", "nobody")
+
+
+def test_a_metrics_token_is_required_once_set(db, client, settings):
+    """With METRICS_TOKEN set, scrapes without it (or with another) get 401."""
+    settings.METRICS_TOKEN = "s3cret"
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer wrong"}):
+        response = client.get("/metrics", **headers)
+        assert response.status_code == 401
+        assert "METRICS_TOKEN" in response.content.decode()
+        assert response["WWW-Authenticate"].startswith("Bearer")
+    ok = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret")
+    assert ok.status_code == 200
+    assert "switchyard_" in ok.content.decode()
