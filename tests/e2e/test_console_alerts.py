@@ -40,6 +40,7 @@ def test_admin_creates_a_rule_and_its_alert_shows_on_every_page(
     page.fill("input[name=email]", "ops@example.com")
     page.click("#rule-form button[type=submit]")
     assert "No consumer group 'ghosts'" in page.inner_text(".field-error")
+    screenshot(page, "alert-rule-form")
     page.fill("input[name=group]", "watchers")
     page.click("#rule-form button[type=submit]")
     page.wait_for_selector("#rules tr[data-rule='watchers behind']")

@@ -63,15 +63,27 @@ def test_operator_previews_then_confirms_a_reset(
     page.goto(f"{server.url}/deadletters/{TOPIC}/inventory/")
     page.wait_for_selector("tr[data-id]")
     screenshot(page, "deadletters")
+    page.click("tr[data-id] td.mono a")
+    page.wait_for_selector("pre.traceback")
+    screenshot(page, "deadletter")
+    page.click("button:has-text('Purge…')")
+    page.wait_for_selector("#purge-confirm")
+    assert "Type the group name" in page.inner_text("#purge-confirm")
+    screenshot(page, "deadletter-purge-confirm")  # not confirmed: nothing purged
     page.goto(f"{server.url}/audit/")
     assert "group.reset" in page.inner_text("table.audit")
     screenshot(page, "audit")
+    page.goto(f"{server.url}/groups/")
+    page.click(f'a[href="/groups/{TOPIC}/replay/"]')
+    page.wait_for_selector("button:has-text('Create replay group')")
+    screenshot(page, "group-replay")
 
 
 def test_viewer_sees_no_reset_button_and_a_direct_post_is_refused(
-    page, server, login, data, bus
+    page, server, login, data, bus, screenshot
 ):
-    """The form is hidden from a viewer, and the server refuses its POST (403)."""
+    """The form is hidden from a viewer, and the server refuses its POST (403);
+    opening the replay form's URL gives a 403 page naming the role needed."""
     login(page, "viewer")
     page.goto(f"{server.url}/groups/{TOPIC}/inventory/")
     page.wait_for_selector("table.partitions")
@@ -87,6 +99,10 @@ def test_viewer_sees_no_reset_button_and_a_direct_post_is_refused(
     assert response.status == 403
     assert positions(bus, "inventory") == before
     assert not AuditEntry.objects.exists()
+    refused = page.goto(f"{server.url}/groups/{TOPIC}/replay/")
+    assert refused.status == 403
+    assert "needs the operator role" in page.inner_text(".error")
+    screenshot(page, "forbidden")
 
 
 def test_partition_rows_show_their_own_processed_count_live(

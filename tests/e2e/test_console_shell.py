@@ -7,11 +7,12 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_anonymous_visitor_is_sent_to_login(page, server) -> None:
+def test_anonymous_visitor_is_sent_to_login(page, server, screenshot) -> None:
     """Every console page needs a login; the login page says so."""
     page.goto(f"{server.url}/")
     assert "/login/" in page.url
     assert page.inner_text("h1") == "Log in to the console"
+    screenshot(page, "login")
 
 
 def test_viewer_logs_in_and_the_socket_goes_live(page, login, screenshot) -> None:
