@@ -69,6 +69,20 @@ async def opened(token: str, **kw: Any) -> WebsocketCommunicator:
     return communicator
 
 
+async def live_on_orders(token: str) -> tuple[WebsocketCommunicator, dict]:
+    """Open a socket, subscribe "s" to orders from latest and wait until live.
+
+    Returns the socket and its "subscribed" frame.
+    """
+    communicator = await opened(token)
+    await communicator.send_json_to(
+        {"op": "subscribe", "id": "s", "topics": ["orders"]}
+    )
+    subscribed = await next_kind(communicator, "subscribed")
+    await next_kind(communicator, "live")
+    return communicator, subscribed
+
+
 async def next_kind(communicator: WebsocketCommunicator, kind: str) -> dict:
     """Return the next control frame of ``kind``, failing on any event before it."""
     frame = await communicator.receive_json_from(timeout=5)

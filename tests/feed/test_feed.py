@@ -19,6 +19,7 @@ from tests.feed.conftest import (
     apublish,
     events,
     feed,
+    live_on_orders,
     next_kind,
     opened,
     publish_n,
@@ -114,13 +115,8 @@ async def test_live_events_carry_their_position(token) -> None:
     """From latest, only events published afterwards arrive, each with its position."""
     raw = await sync_to_async(token)()
     await publish_n(3)
-    communicator = await opened(raw)
-    await communicator.send_json_to(
-        {"op": "subscribe", "id": "s", "topics": ["orders"]}
-    )
-    subscribed = await next_kind(communicator, "subscribed")
+    communicator, subscribed = await live_on_orders(raw)
     assert set(subscribed["positions"]["orders"]) == {"0", "1", "2", "3"}
-    await next_kind(communicator, "live")
     ids = await publish_n(5, start=3)
     got = await events(communicator, 5)
     assert sorted(e["id"] for e in got) == sorted(ids)
@@ -218,13 +214,8 @@ async def test_partitions_added_while_live_are_followed_from_their_start(
     """Events in a partition added after the reader started arrive, none lost."""
     settings.BUS = {**settings.BUS, "TOPIC_CACHE_SECONDS": 0.2}
     raw = await sync_to_async(token)()
-    communicator = await opened(raw)
-    await communicator.send_json_to(
-        {"op": "subscribe", "id": "s", "topics": ["orders"]}
-    )
-    subscribed = await next_kind(communicator, "subscribed")
+    communicator, subscribed = await live_on_orders(raw)
     assert set(subscribed["positions"]["orders"]) == {"0", "1", "2", "3"}
-    await next_kind(communicator, "live")
     await sync_to_async(set_partitions)("orders", 6)
     invalidate_topic_cache()
     # Published at once: some land in partitions 4 and 5 before the reader
@@ -376,12 +367,7 @@ async def test_revoking_a_token_closes_its_connections(token, settings) -> None:
     """Revocation closes a live connection with 1008 within the recheck period."""
     settings.API = {**settings.API, "FEED_RECHECK_SECONDS": 0.2}
     raw = await sync_to_async(token)()
-    communicator = await opened(raw)
-    await communicator.send_json_to(
-        {"op": "subscribe", "id": "s", "topics": ["orders"]}
-    )
-    await next_kind(communicator, "subscribed")
-    await next_kind(communicator, "live")
+    communicator, _ = await live_on_orders(raw)
     row = await sync_to_async(ApiToken.objects.get)()
     await sync_to_async(token_revoke)(token=row)
     assert "revoked" in await closed_with(communicator, 1008)
@@ -393,12 +379,7 @@ async def test_an_open_connection_keeps_its_tokens_last_used_time_fresh(
     """A token used only by a long-lived connection does not look unused."""
     settings.API = {**settings.API, "FEED_RECHECK_SECONDS": 0.2}
     raw = await sync_to_async(token)()
-    communicator = await opened(raw)
-    await communicator.send_json_to(
-        {"op": "subscribe", "id": "s", "topics": ["orders"]}
-    )
-    await next_kind(communicator, "subscribed")
-    await next_kind(communicator, "live")
+    communicator, _ = await live_on_orders(raw)
     hours_ago = timezone.now() - timedelta(hours=2)
     await sync_to_async(ApiToken.objects.update)(last_used_at=hours_ago)
     await asyncio.sleep(0.6)  # a few check rounds
